@@ -1,0 +1,204 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+
+namespace Veltrix.ServiceDefaults;
+
+/// <summary>
+/// Serves the instruments of the <c>Veltrix.*</c> meters and the runtime's own <c>System.Runtime</c>
+/// meter (GC counts, pause time, allocated bytes, thread pool) in Prometheus text format.
+/// Hot paths publish through observable instruments, so a measurement costs nothing until a scrape;
+/// tagged synchronous measurements are aggregated per tag set.
+/// </summary>
+public sealed class PrometheusExporter : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
+    private readonly Lock _scrape = new();
+
+    public PrometheusExporter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            var meter = instrument.Meter.Name;
+            if (meter.StartsWith("Veltrix", StringComparison.Ordinal) || meter == "System.Runtime")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
+        _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Record(i, v, tags));
+        _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
+        _listener.Start();
+    }
+
+    public async ValueTask WriteAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        string text;
+        lock (_scrape)
+        {
+            _listener.RecordObservableInstruments();
+            text = Render();
+        }
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await output.WriteAsync(bytes, cancellationToken);
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var key = new SeriesKey(instrument, tags.IsEmpty ? "" : FormatLabels(tags));
+        var series = _series.GetOrAdd(key, static k => new Series(k.Instrument));
+        series.Add(value);
+    }
+
+    private static string FormatLabels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var sb = new StringBuilder();
+        foreach (var tag in tags)
+        {
+            if (sb.Length > 0)
+            {
+                sb.Append(',');
+            }
+            sb.Append(Sanitize(tag.Key)).Append("=\"");
+            var value = Convert.ToString(tag.Value, CultureInfo.InvariantCulture) ?? "";
+            sb.Append(value.Replace("\\", "\\\\", StringComparison.Ordinal)
+                .Replace("\"", "\\\"", StringComparison.Ordinal)
+                .Replace("\n", "\\n", StringComparison.Ordinal));
+            sb.Append('"');
+        }
+        return sb.ToString();
+    }
+
+    private string Render()
+    {
+        var groups = new SortedDictionary<string, List<KeyValuePair<SeriesKey, Series>>>(StringComparer.Ordinal);
+        foreach (var pair in _series)
+        {
+            var name = MetricName(pair.Key.Instrument);
+            if (!groups.TryGetValue(name, out var list))
+            {
+                groups[name] = list = [];
+            }
+            list.Add(pair);
+        }
+
+        var sb = new StringBuilder();
+        foreach (var (name, list) in groups)
+        {
+            var instrument = list[0].Key.Instrument;
+            var type = Kind(instrument);
+            if (!string.IsNullOrEmpty(instrument.Description))
+            {
+                sb.Append("# HELP ").Append(name).Append(' ').Append(instrument.Description.Replace('\n', ' ')).Append('\n');
+            }
+            sb.Append("# TYPE ").Append(name).Append(' ').Append(type == "histogram" ? "summary" : type).Append('\n');
+            foreach (var (key, series) in list)
+            {
+                var labels = key.Labels.Length == 0 ? "" : "{" + key.Labels + "}";
+                var (sum, count, last) = series.Read();
+                if (type == "histogram")
+                {
+                    sb.Append(name).Append("_sum").Append(labels).Append(' ').Append(Number(sum)).Append('\n');
+                    sb.Append(name).Append("_count").Append(labels).Append(' ').Append(Number(count)).Append('\n');
+                }
+                else
+                {
+                    var value = IsCumulativeObservation(instrument) || type == "gauge" ? last : sum;
+                    sb.Append(name).Append(labels).Append(' ').Append(Number(value)).Append('\n');
+                }
+            }
+        }
+        return sb.ToString();
+    }
+
+    // Observable counters report the running total on each observation; synchronous ones report deltas.
+    private static bool IsCumulativeObservation(Instrument instrument) =>
+        instrument.IsObservable && Kind(instrument) == "counter";
+
+    private static string Kind(Instrument instrument)
+    {
+        var type = instrument.GetType();
+        if (!type.IsGenericType)
+        {
+            return "untyped";
+        }
+        var definition = type.GetGenericTypeDefinition();
+        if (definition == typeof(Counter<>) || definition == typeof(ObservableCounter<>))
+        {
+            return "counter";
+        }
+        if (definition == typeof(Histogram<>))
+        {
+            return "histogram";
+        }
+        return "gauge";
+    }
+
+    private static string MetricName(Instrument instrument)
+    {
+        var name = Sanitize(instrument.Name);
+        if (!string.IsNullOrEmpty(instrument.Unit) && instrument.Unit is not "1" and not "{}" && !instrument.Unit.StartsWith('{'))
+        {
+            name += "_" + Sanitize(instrument.Unit);
+        }
+        if (Kind(instrument) == "counter" && !name.EndsWith("_total", StringComparison.Ordinal))
+        {
+            name += "_total";
+        }
+        return name;
+    }
+
+    private static readonly SearchValues<char> Allowed =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+    private static string Sanitize(string name)
+    {
+        var chars = name.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (!Allowed.Contains(chars[i]))
+            {
+                chars[i] = '_';
+            }
+        }
+        return new string(chars);
+    }
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private readonly record struct SeriesKey(Instrument Instrument, string Labels);
+
+    private sealed class Series(Instrument instrument)
+    {
+        private readonly Lock _gate = new();
+        private double _sum;
+        private long _count;
+        private double _last;
+
+        public Instrument Instrument { get; } = instrument;
+
+        public void Add(double value)
+        {
+            lock (_gate)
+            {
+                _sum += value;
+                _count++;
+                _last = value;
+            }
+        }
+
+        public (double Sum, long Count, double Last) Read()
+        {
+            lock (_gate)
+            {
+                return (_sum, _count, _last);
+            }
+        }
+    }
+}
