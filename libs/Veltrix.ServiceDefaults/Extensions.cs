@@ -39,7 +39,6 @@ public static class Extensions
             {
                 kestrel.Listen(address, host.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
             }
-            kestrel.Limits.MaxRequestBodySize = host.MaxMessageBytes;
             kestrel.AddServerHeader = false;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(host.ShutdownSeconds));
