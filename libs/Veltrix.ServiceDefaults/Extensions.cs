@@ -54,7 +54,7 @@ public static class Extensions
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(json =>
         {
-            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             json.UseUtcTimestamp = true;
         });
 

@@ -10,18 +10,18 @@ public sealed record MeshOptions
 {
     public const string Section = "Veltrix:Mesh";
 
-    public string Ingest { get; init; } = "http://127.0.0.1:7710";
-    public string Resolver { get; init; } = "http://127.0.0.1:7720";
-    public string Leaderboard { get; init; } = "http://127.0.0.1:7730";
-    public string SpawnTimer { get; init; } = "http://127.0.0.1:7740";
+    public string Ingest { get; set; } = "http://127.0.0.1:7710";
+    public string Resolver { get; set; } = "http://127.0.0.1:7720";
+    public string Leaderboard { get; set; } = "http://127.0.0.1:7730";
+    public string SpawnTimer { get; set; } = "http://127.0.0.1:7740";
 
     /// <summary>Partitions the worlds are spread over; every service that routes must agree on it.</summary>
     [Range(1, 4096)]
-    public int Partitions { get; init; } = 8;
+    public int Partitions { get; set; } = 8;
 
     /// <summary>Deadline of one call between services.</summary>
     [Range(1, 120_000)]
-    public int CallTimeoutMs { get; init; } = 5_000;
+    public int CallTimeoutMs { get; set; } = 5_000;
 }
 
 [OptionsValidator]

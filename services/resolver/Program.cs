@@ -1,8 +1,13 @@
+using Veltrix.Resolver;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
+builder.AddResolver();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapResolver();
 app.Run();
+
+public partial class Program;

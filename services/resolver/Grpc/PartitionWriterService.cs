@@ -1,0 +1,47 @@
+using Grpc.Core;
+using Veltrix.Contracts.Internal;
+using Veltrix.Domain;
+
+namespace Veltrix.Resolver.Grpc;
+
+/// <summary>The ordered stream into a partition, for ingest and the spawn timer.</summary>
+public sealed class PartitionWriterService(PartitionSet partitions) : PartitionWriter.PartitionWriterBase
+{
+    public override async Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
+    {
+        if (request.Partition >= partitions.Count)
+        {
+            Errors.FailedPrecondition($"partition {request.Partition} is not owned here (this resolver owns 0..{partitions.Count - 1})");
+        }
+        var partition = partitions[(int)request.Partition];
+        CheckOwnership(request, partitions.Count);
+
+        var work = new ApplyWork(request);
+        await partition.EnqueueAsync(work, context.CancellationToken);
+        return await work.Task.WaitAsync(context.CancellationToken);
+    }
+
+    // A caller that routes with a different partition count would split a world across loops.
+    private static void CheckOwnership(ApplyBatch request, int count)
+    {
+        foreach (var e in request.Events)
+        {
+            var world = e.Event?.WorldId;
+            if (EventValidator.IsValidId(world) && Partitioning.PartitionOf(world!, count) != request.Partition)
+            {
+                Errors.FailedPrecondition($"world '{world}' belongs to partition {Partitioning.PartitionOf(world!, count)}, not {request.Partition}");
+            }
+        }
+        foreach (var s in request.Spawns)
+        {
+            if (!EventValidator.IsValidId(s.WorldId) || !EventValidator.IsValidId(s.TreasureId))
+            {
+                Errors.InvalidArgument("spawn has an invalid world_id or treasure_id");
+            }
+            if (Partitioning.PartitionOf(s.WorldId, count) != request.Partition)
+            {
+                Errors.FailedPrecondition($"world '{s.WorldId}' belongs to partition {Partitioning.PartitionOf(s.WorldId, count)}, not {request.Partition}");
+            }
+        }
+    }
+}

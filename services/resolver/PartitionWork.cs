@@ -1,0 +1,190 @@
+using Veltrix.Contracts;
+using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.V1;
+using Veltrix.Domain;
+using ScoreChangeMessage = Veltrix.Contracts.Internal.ScoreChange;
+
+namespace Veltrix.Resolver;
+
+/// <summary>A unit of work for a partition loop. <see cref="Run"/> happens on the loop; the caller
+/// hears the result at <see cref="Complete"/>, after the turn it ran in is durable.</summary>
+public abstract class PartitionWork
+{
+    public abstract void Run(PartitionState state);
+
+    public abstract void Complete();
+
+    public abstract void Fail(Exception exception);
+}
+
+/// <summary>A work item whose caller awaits one result.</summary>
+public abstract class PartitionWork<T> : PartitionWork
+{
+    private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private T? _result;
+
+    public Task<T> Task => _done.Task;
+
+    public sealed override void Run(PartitionState state) => _result = Execute(state);
+
+    protected abstract T Execute(PartitionState state);
+
+    public sealed override void Complete() => _done.TrySetResult(_result!);
+
+    public sealed override void Fail(Exception exception) => _done.TrySetException(exception);
+}
+
+/// <summary>Applies a batch: spawns first, then events in order.</summary>
+public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
+{
+    protected override ApplyReply Execute(PartitionState state)
+    {
+        var reply = new ApplyReply();
+        foreach (var spawn in batch.Spawns)
+        {
+            if (state.GetOrAddWorld(spawn.WorldId)?.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value) == true)
+            {
+                reply.SpawnsApplied++;
+                state.Spawns++;
+            }
+        }
+        foreach (var stamped in batch.Events)
+        {
+            var verdict = ApplyOne(state, stamped);
+            reply.Results.Add(verdict.ToResult());
+        }
+        return reply;
+    }
+
+    private static Verdict ApplyOne(PartitionState state, StampedEvent stamped)
+    {
+        var e = stamped.Event.ToGameEvent();
+        // Ingest validated already; checking again costs little and keeps a bad caller from reaching the rules.
+        var verdict = EventValidator.Validate(in e);
+        if (!verdict.IsAccepted)
+        {
+            state.Malformed++;
+            return verdict;
+        }
+        var world = state.GetOrAddWorld(e.WorldId);
+        if (world is null)
+        {
+            state.Rejected++;
+            return Verdict.Rejected(Reasons.TooManyWorlds);
+        }
+        verdict = world.Apply(in e, stamped.StampMs, out var change);
+        switch (verdict.Outcome)
+        {
+            case Domain.Outcome.Accepted:
+                state.Accepted++;
+                break;
+            case Domain.Outcome.Duplicate:
+                state.Duplicates++;
+                break;
+            default:
+                state.Rejected++;
+                break;
+        }
+        if (change.HasValue)
+        {
+            state.RecordScore(e.WorldId, in change);
+        }
+        return verdict;
+    }
+}
+
+public sealed class GetPlayerWork(string worldId, string playerId) : PartitionWork<PlayerState?>
+{
+    protected override PlayerState? Execute(PartitionState state)
+    {
+        var world = state.FindWorld(worldId);
+        var player = world?.FindPlayer(playerId);
+        return player is null ? null : StateMapping.ToPlayerState(world!, player);
+    }
+}
+
+public sealed class GetWorldWork(string worldId) : PartitionWork<WorldState?>
+{
+    protected override WorldState? Execute(PartitionState state)
+    {
+        var world = state.FindWorld(worldId);
+        if (world is null)
+        {
+            return null;
+        }
+        var reply = new WorldState
+        {
+            WorldId = world.Id,
+            PlayersTotal = (uint)world.PlayerCount,
+            TreasuresClaimed = (uint)world.ClaimedTreasureCount,
+        };
+        var limit = state.Options.MaxListed;
+        foreach (var player in world.Players)
+        {
+            if (reply.PlayersOnline.Count >= limit)
+            {
+                break;
+            }
+            if (player.Online)
+            {
+                reply.PlayersOnline.Add(StateMapping.ToPlayerState(world, player));
+            }
+        }
+        foreach (var treasure in world.OpenTreasures)
+        {
+            if (reply.OpenTreasures.Count >= limit)
+            {
+                break;
+            }
+            reply.OpenTreasures.Add(new Veltrix.Contracts.V1.Treasure { Id = treasure.Id, X = treasure.X, Y = treasure.Y, Value = treasure.Value });
+        }
+        return reply;
+    }
+}
+
+/// <summary>Sends a subscriber this partition's scores as they stand, then registers it for changes.
+/// Running on the loop makes the snapshot and the live changes after it one gapless sequence.</summary>
+public sealed class SubscribeWork(ScoreFeedSubscriber subscriber) : PartitionWork
+{
+    public override void Run(PartitionState state)
+    {
+        var snapshot = new ScoreChanges { Snapshot = true };
+        foreach (var world in state.Worlds)
+        {
+            foreach (var player in world.Players)
+            {
+                snapshot.Changes.Add(new ScoreChangeMessage
+                {
+                    WorldId = world.Id,
+                    PlayerId = player.Id,
+                    Score = player.Score,
+                    ReachedAtMs = player.ScoreReachedAtMs,
+                });
+            }
+        }
+        subscriber.Offer(snapshot);
+        state.AddSubscriber(subscriber);
+        subscriber.PartitionSnapshotSent();
+    }
+
+    public override void Complete()
+    {
+    }
+
+    public override void Fail(Exception exception) => subscriber.Close(exception);
+}
+
+internal static class StateMapping
+{
+    public static PlayerState ToPlayerState(World world, Player player) => new()
+    {
+        PlayerId = player.Id,
+        WorldId = world.Id,
+        X = player.X,
+        Y = player.Y,
+        Score = player.Score,
+        LastSeq = player.LastSeq,
+        Online = player.Online,
+        TeleportReadyAtMs = player.TeleportReadyAtMs(world.Rules),
+    };
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+using Veltrix.Resolver.Grpc;
+
+namespace Veltrix.Resolver;
+
+public static class ResolverExtensions
+{
+    public static WebApplicationBuilder AddResolver(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ResolverOptions>().BindConfiguration(ResolverOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ResolverOptions>, ResolverOptionsValidator>();
+        builder.Services.AddSingleton<PartitionSet>();
+        builder.Services.AddHostedService(static sp => sp.GetRequiredService<PartitionSet>());
+        return builder;
+    }
+
+    public static WebApplication MapResolver(this WebApplication app)
+    {
+        app.MapGrpcService<PartitionWriterService>();
+        app.MapGrpcService<ResolverService>();
+        app.MapGrpcService<ScoreFeedService>();
+        Log.Owning(app.Logger, app.Services.GetRequiredService<PartitionSet>().Count);
+        return app;
+    }
+}

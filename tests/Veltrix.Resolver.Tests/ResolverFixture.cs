@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Configuration;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.V1;
+using Veltrix.Domain;
+
+namespace Veltrix.Resolver.Tests;
+
+/// <summary>A real resolver host in memory, reached over gRPC through the test server's handler.</summary>
+public sealed class ResolverFixture : IDisposable
+{
+    public const int Partitions = 4;
+    private readonly WebApplicationFactory<Program> _factory;
+
+    public ResolverFixture()
+    {
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b.ConfigureAppConfiguration((_, c) =>
+            c.AddInMemoryCollection([new("Veltrix:Mesh:Partitions", Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture))])));
+        Channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
+        Writer = new PartitionWriter.PartitionWriterClient(Channel);
+        Reads = new Contracts.V1.Resolver.ResolverClient(Channel);
+        Feed = new ScoreFeed.ScoreFeedClient(Channel);
+    }
+
+    public GrpcChannel Channel { get; }
+    public PartitionWriter.PartitionWriterClient Writer { get; }
+    public Contracts.V1.Resolver.ResolverClient Reads { get; }
+    public ScoreFeed.ScoreFeedClient Feed { get; }
+
+    public static uint PartitionOf(string world) => (uint)Partitioning.PartitionOf(world, Partitions);
+
+    public void Dispose()
+    {
+        Channel.Dispose();
+        _factory.Dispose();
+    }
+}
+
+internal static class Events
+{
+    public const long T0 = 1_700_000_000_000;
+
+    public static StampedEvent Stamp(this Event e, long stampMs = T0) => new() { Event = e, StampMs = stampMs };
+
+    public static Event Join(string world, string player, ulong seq, long t = T0) =>
+        new() { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = t, Join = new Join() };
+
+    public static Event Teleport(string world, string player, ulong seq, int x, int y, long t = T0) =>
+        new() { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = t, Teleport = new Contracts.V1.Teleport { X = x, Y = y } };
+
+    public static Event Move(string world, string player, ulong seq, int x, int y, long t) =>
+        new() { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = t, Move = new Contracts.V1.Move { X = x, Y = y } };
+
+    public static Event Dig(string world, string player, ulong seq, long t = T0) =>
+        new() { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = t, Dig = new Contracts.V1.Dig() };
+
+    public static Spawn Spawn(string world, string id, int x, int y, long value) =>
+        new() { WorldId = world, TreasureId = id, X = x, Y = y, Value = value, StampMs = T0 };
+
+    public static ApplyBatch Batch(string world, params StampedEvent[] events)
+    {
+        var batch = new ApplyBatch { Partition = ResolverFixture.PartitionOf(world) };
+        batch.Events.AddRange(events);
+        return batch;
+    }
+}
