@@ -1,8 +1,13 @@
+using Veltrix.Ingest;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
+builder.AddIngest();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapIngest();
 app.Run();
+
+public partial class Program;
