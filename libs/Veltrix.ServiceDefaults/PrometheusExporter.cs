@@ -8,8 +8,9 @@ using System.Text;
 namespace Veltrix.ServiceDefaults;
 
 /// <summary>
-/// Serves the instruments of the <c>Veltrix.*</c> meters and the runtime's own <c>System.Runtime</c>
-/// meter (GC counts, pause time, allocated bytes, thread pool) in Prometheus text format.
+/// Serves the instruments of the meters this host created through its <see cref="IMeterFactory"/> and
+/// the runtime's own <c>System.Runtime</c> meter (GC counts, pause time, allocated bytes, thread pool)
+/// in Prometheus text format. Scoping to the host's factory keeps two hosts in one process (tests) apart.
 /// Hot paths publish through observable instruments, so a measurement costs nothing until a scrape;
 /// tagged synchronous measurements are aggregated per tag set.
 /// </summary>
@@ -19,12 +20,11 @@ public sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly Lock _scrape = new();
 
-    public PrometheusExporter()
+    public PrometheusExporter(IMeterFactory meters)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            var meter = instrument.Meter.Name;
-            if (meter.StartsWith("Veltrix", StringComparison.Ordinal) || meter == "System.Runtime")
+            if (ReferenceEquals(instrument.Meter.Scope, meters) || instrument.Meter.Name == "System.Runtime")
             {
                 listener.EnableMeasurementEvents(instrument);
             }

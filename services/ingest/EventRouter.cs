@@ -14,26 +14,26 @@ namespace Veltrix.Ingest;
 /// sends each part to its resolver. Results come back in the batch's order, and only once the
 /// resolver has answered for every part: a failure anywhere fails the whole batch, never acks part of it.
 /// </summary>
-public sealed class EventRouter : IDisposable
+public sealed class EventRouter
 {
     private readonly PartitionWriter.PartitionWriterClient _resolver;
     private readonly TimeProvider _time;
     private readonly int _partitions;
     private readonly TimeSpan _callTimeout;
-    private readonly Meter _meter = new("Veltrix.Ingest");
     private long _received;
     private long _malformed;
     private long _batches;
 
-    public EventRouter(PartitionWriter.PartitionWriterClient resolver, IOptions<MeshOptions> mesh, TimeProvider time)
+    public EventRouter(PartitionWriter.PartitionWriterClient resolver, IOptions<MeshOptions> mesh, TimeProvider time, IMeterFactory meters)
     {
+        var meter = meters.Create("Veltrix.Ingest");
         _resolver = resolver;
         _time = time;
         _partitions = mesh.Value.Partitions;
         _callTimeout = TimeSpan.FromMilliseconds(mesh.Value.CallTimeoutMs);
-        _meter.CreateObservableCounter("veltrix.ingest.events", () => Volatile.Read(ref _received), description: "Events received");
-        _meter.CreateObservableCounter("veltrix.ingest.malformed", () => Volatile.Read(ref _malformed), description: "Events refused as malformed");
-        _meter.CreateObservableCounter("veltrix.ingest.batches", () => Volatile.Read(ref _batches), description: "Batches routed");
+        meter.CreateObservableCounter("veltrix.ingest.events", () => Volatile.Read(ref _received), description: "Events received");
+        meter.CreateObservableCounter("veltrix.ingest.malformed", () => Volatile.Read(ref _malformed), description: "Events refused as malformed");
+        meter.CreateObservableCounter("veltrix.ingest.batches", () => Volatile.Read(ref _batches), description: "Batches routed");
     }
 
     public async Task<EventResult[]> RouteAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
@@ -90,8 +90,6 @@ public sealed class EventRouter : IDisposable
         }
         return results;
     }
-
-    public void Dispose() => _meter.Dispose();
 
     private sealed class Part(uint partition)
     {

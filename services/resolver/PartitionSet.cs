@@ -10,10 +10,12 @@ public sealed class PartitionSet : IHostedService, IDisposable
 {
     private readonly Partition[] _partitions;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Meter _meter = new("Veltrix.Resolver");
+    private readonly Meter _meter;
+    private int _disposed;
 
-    public PartitionSet(IOptions<MeshOptions> mesh, IOptions<ResolverOptions> options, ILogger<PartitionSet> logger)
+    public PartitionSet(IOptions<MeshOptions> mesh, IOptions<ResolverOptions> options, IMeterFactory meters, ILogger<PartitionSet> logger)
     {
+        _meter = meters.Create("Veltrix.Resolver");
         _partitions = new Partition[mesh.Value.Partitions];
         for (var i = 0; i < _partitions.Length; i++)
         {
@@ -52,11 +54,14 @@ public sealed class PartitionSet : IHostedService, IDisposable
         }
     }
 
+    // Registered as itself and as a hosted service, so the container may dispose it twice.
     public void Dispose()
     {
-        _stopping.Cancel();
-        _stopping.Dispose();
-        _meter.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
     }
 
     private long Sum(Func<PartitionState, long> read)

@@ -28,6 +28,8 @@ public sealed class ResolverFixture : IDisposable
     public Contracts.V1.Resolver.ResolverClient Reads { get; }
     public ScoreFeed.ScoreFeedClient Feed { get; }
 
+    public HttpClient CreateHttpClient() => _factory.CreateClient();
+
     public static uint PartitionOf(string world) => (uint)Partitioning.PartitionOf(world, Partitions);
 
     public void Dispose()
