@@ -52,6 +52,9 @@ public static class Extensions
         builder.Services.AddGrpcHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy());
 
         builder.Logging.ClearProviders();
+        // Per-request framework logs would cost more than the requests; hosts log what matters themselves.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         builder.Logging.AddJsonConsole(json =>
         {
             json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";

@@ -143,9 +143,18 @@ public sealed class PrometheusExporter : IDisposable
     private static string MetricName(Instrument instrument)
     {
         var name = Sanitize(instrument.Name);
-        if (!string.IsNullOrEmpty(instrument.Unit) && instrument.Unit is not "1" and not "{}" && !instrument.Unit.StartsWith('{'))
+        var unit = instrument.Unit switch
         {
-            name += "_" + Sanitize(instrument.Unit);
+            "By" => "bytes",
+            "s" => "seconds",
+            "ms" => "milliseconds",
+            null or "" or "1" => null,
+            { } u when u.StartsWith('{') => null,
+            { } u => Sanitize(u),
+        };
+        if (unit is not null && !name.EndsWith("_" + unit, StringComparison.Ordinal))
+        {
+            name += "_" + unit;
         }
         if (Kind(instrument) == "counter" && !name.EndsWith("_total", StringComparison.Ordinal))
         {
