@@ -1,8 +1,11 @@
+using Veltrix.Leaderboard;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
+builder.AddLeaderboard();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapLeaderboard();
 app.Run();

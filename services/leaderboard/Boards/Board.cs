@@ -1,0 +1,236 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Veltrix.Contracts.V1;
+
+namespace Veltrix.Leaderboard;
+
+/// <summary>
+/// One leaderboard. Exactly one thread writes (the feed loop); any number read concurrently. Every
+/// access to the ranking and the player index takes a short lock: a write moves at most one block of
+/// entries, a read copies at most a page, and protobuf messages are built outside the lock.
+/// The writer may read the player index without the lock, since nobody else changes it.
+/// </summary>
+internal sealed class Board(string name)
+{
+    /// <summary>The deepest top a Watch may ask for; changes below it do not wake watchers.</summary>
+    public const int WatchDepth = 100;
+
+    private readonly Lock _gate = new();
+    private readonly RankedList _ranking = new();
+    private readonly Dictionary<string, Entry> _players = new(StringComparer.Ordinal);
+    private long _version;
+    private long _topVersion;
+    private int _count;
+    private TopView? _top;
+
+    public string Name { get; } = name;
+
+    /// <summary>Signalled whenever the first <see cref="WatchDepth"/> entries change.</summary>
+    public ChangeSignal TopChanged { get; } = new();
+
+    /// <summary>Grows with every change of the board.</summary>
+    public long Version => Volatile.Read(ref _version);
+
+    /// <summary>The <see cref="Version"/> of the last change that touched the top <see cref="WatchDepth"/>.</summary>
+    public long TopVersion => Volatile.Read(ref _topVersion);
+
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Writer only: the player's current entry.</summary>
+    public bool TryGetCurrent(string playerId, out Entry entry) => _players.TryGetValue(playerId, out entry);
+
+    /// <summary>Writer only: sets a player's score; false when it already was exactly that.</summary>
+    public bool Set(string playerId, long score, long reachedAtMs) => Set(playerId, score, reachedAtMs, out _);
+
+    /// <summary>
+    /// Writer only: sets a player's score; false when it already was exactly that. <paramref name="previous"/>
+    /// is the entry it replaced (default when the player is new to the board).
+    /// </summary>
+    public bool Set(string playerId, long score, long reachedAtMs, out Entry previous)
+    {
+        bool topChanged;
+        lock (_gate)
+        {
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_players, playerId, out var exists);
+            previous = slot;
+            if (exists && slot.Score == score && slot.ReachedAtMs == reachedAtMs)
+            {
+                return false;
+            }
+            topChanged = Replace(ref slot, exists, playerId, score, reachedAtMs);
+        }
+        if (topChanged)
+        {
+            TopChanged.Notify();
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Writer only: moves a player's score by <paramref name="delta"/>, or puts them on the board at
+    /// <paramref name="delta"/> when new. The sum counts as reached at the latest time of its parts.
+    /// </summary>
+    public void Add(string playerId, long delta, long reachedAtMs)
+    {
+        bool topChanged;
+        lock (_gate)
+        {
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_players, playerId, out var exists);
+            if (exists && delta == 0)
+            {
+                return;
+            }
+            topChanged = exists
+                ? Replace(ref slot, true, playerId, slot.Score + delta, Math.Max(slot.ReachedAtMs, reachedAtMs))
+                : Replace(ref slot, false, playerId, delta, reachedAtMs);
+        }
+        if (topChanged)
+        {
+            TopChanged.Notify();
+        }
+    }
+
+    // Under the lock: re-ranks the player; true when the change reached the watched top.
+    private bool Replace(ref Entry slot, bool exists, string playerId, long score, long reachedAtMs)
+    {
+        var oldIndex = int.MaxValue;
+        if (exists)
+        {
+            oldIndex = _ranking.Remove(slot);
+            // Keep the first copy of the id: later messages bring their own copies of the same string.
+            playerId = slot.PlayerId;
+        }
+        slot = new Entry(playerId, score, reachedAtMs);
+        var newIndex = _ranking.Insert(slot);
+        var topChanged = Math.Min(oldIndex, newIndex) < WatchDepth;
+        Publish(topChanged);
+        return topChanged;
+    }
+
+    /// <summary>Writer only: takes a player off the board; false when they were not on it.</summary>
+    public bool Remove(string playerId)
+    {
+        bool topChanged;
+        lock (_gate)
+        {
+            if (!_players.Remove(playerId, out var entry))
+            {
+                return false;
+            }
+            topChanged = _ranking.Remove(entry) < WatchDepth;
+            Publish(topChanged);
+        }
+        if (topChanged)
+        {
+            TopChanged.Notify();
+        }
+        return true;
+    }
+
+    /// <summary>Writer only: the players on the board, for sweeping those a new snapshot no longer has.</summary>
+    public Dictionary<string, Entry>.KeyCollection Players => _players.Keys;
+
+    /// <summary>Copies entries from the 0-based <paramref name="offset"/>; returns how many, and the board size.</summary>
+    public int Read(int offset, Span<Entry> destination, out int total)
+    {
+        lock (_gate)
+        {
+            total = _ranking.Count;
+            return _ranking.CopyTo(offset, destination);
+        }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="before"/> entries above the player, the player, and up to
+    /// <paramref name="after"/> below; false when the player is not on the board.
+    /// </summary>
+    public bool TryReadAround(string playerId, int before, int after, Span<Entry> destination,
+        out int firstIndex, out int copied, out int total)
+    {
+        lock (_gate)
+        {
+            total = _ranking.Count;
+            if (!_players.TryGetValue(playerId, out var entry))
+            {
+                firstIndex = 0;
+                copied = 0;
+                return false;
+            }
+            var index = _ranking.IndexOf(entry);
+            firstIndex = Math.Max(0, index - before);
+            var last = Math.Min(total - 1, index + after);
+            copied = _ranking.CopyTo(firstIndex, destination[..(last - firstIndex + 1)]);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The first <see cref="WatchDepth"/> entries as frames carry them. Built once per change of the top
+    /// and shared by every watcher of the board; the messages in it are never modified.
+    /// </summary>
+    public TopView ReadTop()
+    {
+        var cached = Volatile.Read(ref _top);
+        if (cached is not null && cached.TopVersion == TopVersion)
+        {
+            return cached;
+        }
+        var buffer = ArrayPool<Entry>.Shared.Rent(WatchDepth);
+        int count;
+        long version;
+        long topVersion;
+        BoardEntry[] entries;
+        try
+        {
+            lock (_gate)
+            {
+                count = _ranking.CopyTo(0, buffer.AsSpan(0, WatchDepth));
+                version = _version;
+                topVersion = _topVersion;
+            }
+            entries = new BoardEntry[count];
+            for (var i = 0; i < count; i++)
+            {
+                entries[i] = new BoardEntry { Rank = (ulong)i + 1, PlayerId = buffer[i].PlayerId, Score = buffer[i].Score };
+            }
+        }
+        finally
+        {
+            ArrayPool<Entry>.Shared.Return(buffer, clearArray: true);
+        }
+        var view = new TopView(topVersion, version, entries);
+        // Whichever reader built the newest view keeps it; an older one never replaces it.
+        while (true)
+        {
+            var current = Volatile.Read(ref _top);
+            if (current is not null && current.TopVersion >= topVersion)
+            {
+                return current.TopVersion == topVersion ? current : view;
+            }
+            if (Interlocked.CompareExchange(ref _top, view, current) == current)
+            {
+                return view;
+            }
+        }
+    }
+
+    // Runs under the lock, by the writer.
+    private void Publish(bool topChanged)
+    {
+        var version = _version + 1;
+        Volatile.Write(ref _version, version);
+        Volatile.Write(ref _count, _ranking.Count);
+        if (topChanged)
+        {
+            Volatile.Write(ref _topVersion, version);
+        }
+    }
+}
+
+/// <summary>The top of a board at one version, ready to send.</summary>
+internal sealed class TopView(long topVersion, long version, BoardEntry[] entries)
+{
+    public long TopVersion { get; } = topVersion;
+    public long Version { get; } = version;
+    public BoardEntry[] Entries { get; } = entries;
+}

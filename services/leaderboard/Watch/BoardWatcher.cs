@@ -1,0 +1,154 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Veltrix.Contracts.V1;
+
+namespace Veltrix.Leaderboard;
+
+/// <summary>
+/// Runs one Watch stream. The writer never touches a watcher: it bumps the board's top version and
+/// signals. Each watcher pulls the latest top when it is ready to send, so a slow one coalesces
+/// changes instead of queueing them, holds at most the frame it is writing, and a write that is not
+/// taken within the write timeout cancels the call, which resets the stream.
+/// </summary>
+internal sealed class BoardWatcher(
+    BoardStore store,
+    LeaderboardMetrics metrics,
+    IOptions<LeaderboardOptions> options,
+    TimeProvider time,
+    ILogger<BoardWatcher> logger)
+{
+    private readonly TimeSpan _heartbeat = TimeSpan.FromMilliseconds(options.Value.HeartbeatMs);
+    private readonly TimeSpan _writeTimeout = TimeSpan.FromMilliseconds(options.Value.WatchWriteTimeoutMs);
+
+    /// <summary>Streams frames until the caller goes away or stops taking them.</summary>
+    public async Task RunAsync(string boardName, int topN, int maxHz, IServerStreamWriter<BoardFrame> stream,
+        CancellationToken cancellationToken)
+    {
+        metrics.WatchStarted();
+        using var writeTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        try
+        {
+            await LoopAsync(boardName, topN, TimeSpan.FromTicks(TimeSpan.TicksPerSecond / maxHz), stream,
+                writeTimeout, cancellationToken);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // The subscriber went away; whatever the pending wait or write threw says only that.
+        }
+        catch (Exception) when (writeTimeout.IsCancellationRequested)
+        {
+            metrics.WatchCutOff();
+            Log.WatchCutOff(logger, boardName, (int)_writeTimeout.TotalMilliseconds);
+        }
+        finally
+        {
+            metrics.WatchEnded();
+        }
+    }
+
+    private async Task LoopAsync(string boardName, int topN, TimeSpan interval, IServerStreamWriter<BoardFrame> stream,
+        CancellationTokenSource writeTimeout, CancellationToken cancellationToken)
+    {
+        store.TryGet(boardName, out var board);
+        var sent = board?.ReadTop();
+        var seenTopVersion = sent?.TopVersion ?? -1;
+        await SendAsync(stream, Frame(boardName, sent, topN), writeTimeout);
+        var lastSent = time.GetTimestamp();
+
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (board is null && store.TryGet(boardName, out var created))
+            {
+                board = created;
+            }
+            // Take the signal before looking at the version, so a change in between still wakes us.
+            var signal = board is null ? store.BoardAdded.WaitAsync() : board.TopChanged.WaitAsync();
+            if (board is null || board.TopVersion == seenTopVersion)
+            {
+                var quiet = _heartbeat - time.GetElapsedTime(lastSent);
+                if (quiet > TimeSpan.Zero)
+                {
+                    await signal.WaitAsync(quiet, time, cancellationToken)
+                        .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (signal.IsCompleted)
+                    {
+                        continue;
+                    }
+                }
+                await SendAsync(stream, Heartbeat(boardName, sent), writeTimeout);
+                lastSent = time.GetTimestamp();
+                continue;
+            }
+
+            // Changes arriving faster than max_hz are coalesced: wait out the interval, then send the latest.
+            var early = interval - time.GetElapsedTime(lastSent);
+            if (early > TimeSpan.Zero)
+            {
+                await Task.Delay(early, time, cancellationToken);
+            }
+            var top = board.ReadTop();
+            seenTopVersion = top.TopVersion;
+            if (SameTop(sent, top, topN))
+            {
+                continue;
+            }
+            sent = top;
+            await SendAsync(stream, Frame(boardName, top, topN), writeTimeout);
+            lastSent = time.GetTimestamp();
+        }
+    }
+
+    private async Task SendAsync(IServerStreamWriter<BoardFrame> stream, BoardFrame frame, CancellationTokenSource writeTimeout)
+    {
+        frame.SentAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        writeTimeout.CancelAfter(_writeTimeout);
+        await stream.WriteAsync(frame, writeTimeout.Token);
+        writeTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+        if (writeTimeout.IsCancellationRequested)
+        {
+            // The timer fired as the write completed: it took the whole timeout, which is too slow all the same.
+            throw new OperationCanceledException(writeTimeout.Token);
+        }
+        metrics.FrameSent();
+    }
+
+    private static BoardFrame Frame(string boardName, TopView? top, int topN)
+    {
+        var frame = new BoardFrame { Board = boardName, Version = (ulong)(top?.Version ?? 0) };
+        if (top is not null)
+        {
+            var entries = top.Entries;
+            var count = Math.Min(topN, entries.Length);
+            for (var i = 0; i < count; i++)
+            {
+                frame.Entries.Add(entries[i]);
+            }
+        }
+        return frame;
+    }
+
+    private static BoardFrame Heartbeat(string boardName, TopView? sent) =>
+        new() { Board = boardName, Version = (ulong)(sent?.Version ?? 0), Heartbeat = true };
+
+    // Whether the first topN entries a subscriber saw are the ones it would see now.
+    private static bool SameTop(TopView? sent, TopView now, int topN)
+    {
+        var before = sent?.Entries ?? [];
+        var after = now.Entries;
+        var count = Math.Min(topN, after.Length);
+        if (Math.Min(topN, before.Length) != count)
+        {
+            return false;
+        }
+        for (var i = 0; i < count; i++)
+        {
+            if (before[i].Score != after[i].Score || !string.Equals(before[i].PlayerId, after[i].PlayerId, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
