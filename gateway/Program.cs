@@ -1,8 +1,11 @@
+using Veltrix.Gateway;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
+builder.AddGateway();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGateway();
 app.Run();
