@@ -1,1 +1,5 @@
-Console.WriteLine("veltrix");
+using Veltrix.Cli;
+using Veltrix.Cli.Launch;
+
+Posix.UnignoreInterrupt();
+return await Commands.RunAsync(args);

@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Veltrix.Cli.Bots;
+using Veltrix.Cli.Game;
+using Veltrix.Cli.Launch;
+using Veltrix.Cli.Terminal;
+using Veltrix.Cli.Trx;
+using Veltrix.Contracts.V1;
+
+namespace Veltrix.Cli;
+
+/// <summary>The subcommands of veltrix-cli; the ./veltrix script builds, then hands over to them.</summary>
+internal static class Commands
+{
+    private const string Usage = """
+        usage: veltrix-cli <command> [options]
+
+          up [--port N] [--bots N] [--worlds N] [--data DIR]
+             [--bin-dir DIR] [--configuration C] [--streams N] [--token JWT]
+                              start the five services on 127.0.0.1 (gateway gRPC on --port, default 7700;
+                              web on port+1), then run --bots simulated players (default 1000, 0 for none)
+                              in --worlds worlds (default 4) until Ctrl-C or SIGTERM
+          smoke [--gateway URL] [--token JWT]
+                              the scripted game against a running mesh (default http://127.0.0.1:7700)
+          count-trx DIR       count the results in DIR's *.trx files; prints "N passed, N failed"
+          help                this text
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        try
+        {
+            var rest = args[1..];
+            if (rest.Any(a => a is "--help" or "-h"))
+            {
+                return Help();
+            }
+            return args[0] switch
+            {
+                "up" => await UpAsync(CommandLine.Parse(rest, "port", "bots", "worlds", "data", "bin-dir", "configuration", "streams", "token", "repo")),
+                "smoke" => await SmokeAsync(CommandLine.Parse(rest, "gateway", "token")),
+                "count-trx" => CountTrx(CommandLine.Parse(rest)),
+                "help" or "--help" or "-h" => Help(),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"veltrix-cli: {e.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    private static int Help()
+    {
+        Console.WriteLine(Usage);
+        return 0;
+    }
+
+    private static async Task<int> UpAsync(CommandLine line)
+    {
+        var port = line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.Span);
+        var bots = line.Int("bots", 1_000, 0, 1_000_000);
+        var worlds = line.Int("worlds", 4, 1, 10_000);
+        var streams = line.Int("streams", 4, 1, 64);
+        var repo = line.Text("repo") ?? RepoLocator.Find(AppContext.BaseDirectory) ?? RepoLocator.Find(Environment.CurrentDirectory)
+            ?? throw new UsageException("cannot find the repository (no Veltrix.slnx above this program); pass --repo DIR");
+        var data = Path.GetFullPath(line.Text("data") ?? Path.Combine(repo, ".data"));
+        var botSettings = new BotSettings { Bots = bots, Worlds = worlds, Streams = streams };
+        var settings = new MeshSettings
+        {
+            RepoRoot = repo,
+            DataDir = data,
+            BasePort = port,
+            Configuration = line.Text("configuration") ?? OwnConfiguration(),
+            BinDir = line.Text("bin-dir") is { } bin ? Path.GetFullPath(bin) : null,
+            SpawnWorlds = bots > 0 ? BotSettings.WorldNames(worlds) : [],
+        };
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        // The services run in sessions of their own, so a closed terminal must stop them through us.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+
+        Console.WriteLine($"starting the mesh ({settings.Configuration}{(settings.BinDir is null ? "" : ", native from " + settings.BinDir)}; data {data})");
+        await using var mesh = new Mesh(settings, Console.Out);
+        try
+        {
+            await mesh.StartAsync(stop.Token);
+        }
+        catch (MeshStartException e)
+        {
+            Console.Error.WriteLine("veltrix up: " + e.Message);
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("veltrix up: interrupted while starting; every service stopped");
+            return 130;
+        }
+        Console.WriteLine($"gateway: http://127.0.0.1:{mesh.Ports.GatewayGrpc}");
+        Console.WriteLine($"web: http://127.0.0.1:{mesh.Ports.GatewayHttp}");
+        Console.WriteLine(bots > 0
+            ? $"{bots:N0} bots in {worlds} worlds over {Math.Min(streams, bots)} Publish streams; Ctrl-C to stop"
+            : "no bots; Ctrl-C to stop");
+        Console.Out.Flush();
+
+        using var gateway = new GatewayClients(mesh.GatewayAddress, line.Text("token"));
+        await using var fleet = new BotFleet(gateway, botSettings);
+        var started = TimeProvider.System.GetTimestamp();
+        fleet.Start();
+        using var displayStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var interactive = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
+        var display = new LiveDisplay(Console.Out, interactive, fleet.Stats, gateway, TimeProvider.System).RunAsync(displayStop.Token);
+
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (stop.Token.Register(() => stopped.TrySetResult()))
+        {
+            await Task.WhenAny(stopped.Task, mesh.Failure);
+        }
+        var failure = mesh.Failure.IsCompleted ? await mesh.Failure : null;
+        await displayStop.CancelAsync();
+        await display;
+        if (failure is not null)
+        {
+            Console.Error.WriteLine("veltrix up: " + failure);
+        }
+
+        Console.WriteLine("stopping: bots");
+        await fleet.StopAsync();
+        var duration = TimeProvider.System.GetElapsedTime(started);
+        var (top, topError) = failure is null
+            ? await gateway.TryTopAsync("global", 5, TimeSpan.FromSeconds(2), CancellationToken.None)
+            : (null, "mesh failed");
+        Console.WriteLine("stopping: services");
+        await mesh.StopAsync();
+        PrintSummary(duration, fleet.Stats, top, topError);
+        return failure is null ? 0 : 1;
+    }
+
+    private static void PrintSummary(TimeSpan duration, FleetStats stats, BoardPage? top, string? topError)
+    {
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine("summary");
+        Console.WriteLine(string.Create(c, $"  duration      {duration.TotalSeconds:0.0} s"));
+        Console.WriteLine(string.Create(c, $"  events sent   {stats.Sent:N0}"));
+        Console.WriteLine(string.Create(c,
+            $"  acked         ACCEPTED {stats.Accepted:N0}   DUPLICATE {stats.Duplicate:N0}   REJECTED {stats.Rejected:N0}   MALFORMED {stats.Malformed:N0}"));
+        if (stats.Unspecified > 0 || stats.Lost > 0 || stats.InFlight > 0)
+        {
+            Console.WriteLine(string.Create(c,
+                $"  not acked     lost with broken streams {stats.Lost:N0}   in flight at stop {stats.InFlight:N0}   no outcome {stats.Unspecified:N0}"));
+        }
+        var label = "  why           ";
+        foreach (var (reason, count) in stats.Reasons(5))
+        {
+            Console.WriteLine(string.Create(c, $"{label}{count:N0} × {reason}"));
+            label = "                ";
+        }
+        Console.WriteLine(string.Create(c, $"  events/s      {stats.Acked / Math.Max(0.001, duration.TotalSeconds):N0} acked, on average"));
+        Console.WriteLine("  top 5 global  " + LiveDisplay.FormatTop(top, topError));
+    }
+
+    private static async Task<int> SmokeAsync(CommandLine line)
+    {
+        var address = line.Text("gateway") ?? $"http://127.0.0.1:{PortLayout.DefaultBasePort}";
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var gatewayUri) || gatewayUri.Scheme is not ("http" or "https"))
+        {
+            throw new UsageException($"--gateway must be an http(s) URL, got '{address}'");
+        }
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var gateway = new GatewayClients(gatewayUri, line.Text("token"));
+        var result = await new ScriptedGame(gateway, Console.Out).RunAsync(stop.Token);
+        return result.Succeeded ? 0 : 1;
+    }
+
+    private static int CountTrx(CommandLine line)
+    {
+        if (line.Positional.Count != 1)
+        {
+            throw new UsageException("count-trx takes one folder");
+        }
+        var folder = line.Positional[0];
+        var count = TrxCounter.CountDirectory(folder);
+        if (count.Files == 0)
+        {
+            Console.Error.WriteLine($"count-trx: no *.trx files under {folder}");
+            return 2;
+        }
+        foreach (var problem in count.Problems)
+        {
+            Console.Error.WriteLine("count-trx: " + problem);
+        }
+        Console.WriteLine(count.Summary);
+        return count.Problems.Count > 0 ? 2 : count.Failed > 0 ? 1 : 0;
+    }
+
+    /// <summary>The configuration this program was built in: the services are run from the same one.</summary>
+    private static string OwnConfiguration() =>
+        typeof(Commands).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration is { Length: > 0 } c ? c : "Release";
+}
