@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Veltrix.Testing;
 
 namespace Veltrix.Gateway.Tests;
 
@@ -19,52 +14,31 @@ internal sealed class Backend : IAsyncDisposable
     /// <summary>Larger than the gateway's limit, so a refusal can only come from the gateway.</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;
 
-    private readonly WebApplication _app;
+    private readonly LoopbackGrpcServer _server;
 
-    private Backend(WebApplication app, string address, ConcurrentQueue<string> arrivals)
+    private Backend(LoopbackGrpcServer server, ConcurrentQueue<string> arrivals)
     {
-        _app = app;
-        Address = address;
+        _server = server;
         Arrivals = arrivals;
     }
 
-    public string Address { get; }
+    public string Address => _server.Address;
 
     /// <summary>"path content-type" of every request, in arrival order.</summary>
     public ConcurrentQueue<string> Arrivals { get; }
 
     public static async Task<Backend> StartAsync(Action<IServiceCollection> addServices, Action<WebApplication> mapServices)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc(grpc =>
-        {
-            grpc.MaxReceiveMessageSize = MaxMessageBytes;
-            grpc.EnableDetailedErrors = true;
-        });
-        addServices(builder.Services);
-
-        var app = builder.Build();
         var arrivals = new ConcurrentQueue<string>();
-        app.Use((context, next) =>
+        var server = await LoopbackGrpcServer.StartAsync(addServices, mapServices, new LoopbackGrpcServerOptions
         {
-            arrivals.Enqueue(context.Request.Path + " " + context.Request.ContentType);
-            return next(context);
+            MaxReceiveMessageSize = MaxMessageBytes,
+            EnableDetailedErrors = true,
+            GrpcWeb = true,
+            OnRequest = request => arrivals.Enqueue(request.Path + " " + request.ContentType),
         });
-        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
-        mapServices(app);
-        await app.StartAsync();
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
-            .Addresses.Single();
-        return new Backend(app, address, arrivals);
+        return new Backend(server, arrivals);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

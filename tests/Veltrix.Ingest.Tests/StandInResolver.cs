@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
+using Veltrix.Testing;
 
 namespace Veltrix.Ingest.Tests;
 
@@ -20,48 +15,33 @@ namespace Veltrix.Ingest.Tests;
 /// </summary>
 public sealed class StandInResolver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private LoopbackGrpcServer _server = null!;
 
-    private StandInResolver(WebApplication app) => _app = app;
+    private StandInResolver()
+    {
+    }
 
     public ConcurrentQueue<ApplyBatch> Received { get; } = new();
 
     public StatusCode? FailWith { get; set; }
 
-    public string Address { get; private set; } = "";
+    public string Address => _server.Address;
 
     public static async Task<StandInResolver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton<Holder>();
-        var app = builder.Build();
-        var standIn = new StandInResolver(app);
-        app.Services.GetRequiredService<Holder>().StandIn = standIn;
-        app.MapGrpcService<Writer>();
-        await app.StartAsync();
-        standIn.Address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var standIn = new StandInResolver();
+        standIn._server = await LoopbackGrpcServer.StartAsync(
+            services => services.AddSingleton(standIn),
+            app => app.MapGrpcService<Writer>());
         return standIn;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private sealed class Holder
-    {
-        public StandInResolver? StandIn { get; set; }
-    }
-
-    private sealed class Writer(Holder holder) : PartitionWriter.PartitionWriterBase
+    private sealed class Writer(StandInResolver standIn) : PartitionWriter.PartitionWriterBase
     {
         public override Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
         {
-            var standIn = holder.StandIn!;
             if (standIn.FailWith is { } status)
             {
                 throw new RpcException(new Status(status, "stand-in failure"));

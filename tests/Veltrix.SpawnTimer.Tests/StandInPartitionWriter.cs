@@ -1,14 +1,9 @@
-using System.Net;
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.Internal;
+using Veltrix.Testing;
 
 namespace Veltrix.SpawnTimer.Tests;
 
@@ -22,30 +17,25 @@ internal sealed record ReceivedApply(ApplyBatch Batch, long ReceivedAtMs, bool R
 /// </summary>
 internal sealed class StandInPartitionWriter : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly Channel<ReceivedApply> _calls = Channel.CreateBounded<ReceivedApply>(
         new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly Lock _gate = new();
     private readonly HashSet<(string World, string Treasure)> _seen = [];
     private int _refusals;
+    private LoopbackGrpcServer _server = null!;
 
-    private StandInPartitionWriter(WebApplication app) => _app = app;
+    private StandInPartitionWriter()
+    {
+    }
 
-    public string Address { get; private set; } = "";
+    public string Address => _server.Address;
 
     public static async Task<StandInPartitionWriter> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton<Writer>();
-        var app = builder.Build();
-        var standIn = new StandInPartitionWriter(app);
-        app.Services.GetRequiredService<Writer>().StandIn = standIn;
-        app.MapGrpcService<Writer>();
-        await app.StartAsync();
-        standIn.Address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var standIn = new StandInPartitionWriter();
+        standIn._server = await LoopbackGrpcServer.StartAsync(
+            services => services.AddSingleton(standIn),
+            app => app.MapGrpcService<Writer>());
         return standIn;
     }
 
@@ -66,11 +56,7 @@ internal sealed class StandInPartitionWriter : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     private async Task<ApplyReply> ApplyAsync(ApplyBatch batch, CancellationToken cancellationToken)
     {
@@ -95,11 +81,9 @@ internal sealed class StandInPartitionWriter : IAsyncDisposable
         return reply;
     }
 
-    private sealed class Writer : PartitionWriter.PartitionWriterBase
+    private sealed class Writer(StandInPartitionWriter standIn) : PartitionWriter.PartitionWriterBase
     {
-        public StandInPartitionWriter? StandIn { get; set; }
-
         public override Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context) =>
-            StandIn!.ApplyAsync(request, context.CancellationToken);
+            standIn.ApplyAsync(request, context.CancellationToken);
     }
 }

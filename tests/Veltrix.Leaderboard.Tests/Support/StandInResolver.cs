@@ -1,12 +1,9 @@
-using System.Net;
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.Internal;
+using Veltrix.Testing;
 
 namespace Veltrix.Leaderboard.Tests;
 
@@ -16,43 +13,35 @@ namespace Veltrix.Leaderboard.Tests;
 /// </summary>
 internal sealed class StandInResolver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackGrpcServer _server;
 
-    private StandInResolver(WebApplication app, FeedScript feed, int port)
+    private StandInResolver(LoopbackGrpcServer server, FeedScript feed)
     {
-        _app = app;
+        _server = server;
         Feed = feed;
-        Port = port;
     }
 
     public FeedScript Feed { get; }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
-    public string Address => $"http://127.0.0.1:{Port}";
+    public string Address => _server.Address;
 
     /// <summary>Starts on <paramref name="port"/>, or on a free port when it is 0.</summary>
     public static async Task<StandInResolver> StartAsync(IReadOnlyList<ScoreChange> snapshot, int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
         var feed = new FeedScript(snapshot);
-        builder.Services.AddSingleton(feed);
-        var app = builder.Build();
-        app.MapGrpcService<StandInScoreFeed>();
-        await app.StartAsync();
-        var bound = new Uri(app.Urls.First()).Port;
-        return new StandInResolver(app, feed, bound);
+        var server = await LoopbackGrpcServer.StartAsync(
+            services => services.AddSingleton(feed),
+            app => app.MapGrpcService<StandInScoreFeed>(),
+            new LoopbackGrpcServerOptions { Port = port });
+        return new StandInResolver(server, feed);
     }
 
     public async ValueTask DisposeAsync()
     {
         Feed.Break();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
         Feed.Dispose();
     }
 }
