@@ -34,6 +34,24 @@ public sealed class Player
         LastTeleportStampMs is { } last ? last + rules.TeleportCooldownMs : 0;
 }
 
+/// <summary>A player's whole state, as snapshots record it.</summary>
+public readonly record struct PlayerImage(
+    string Id,
+    int X,
+    int Y,
+    long Score,
+    long ScoreReachedAtMs,
+    ulong LastSeq,
+    bool Online,
+    long LastClientTimeMs,
+    long LastMotionClientTimeMs,
+    long? LastTeleportStampMs)
+{
+    public static PlayerImage Of(Player p) => new(
+        p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Online,
+        p.LastClientTimeMs, p.LastMotionClientTimeMs, p.LastTeleportStampMs);
+}
+
 /// <summary>A spawned treasure. Claimed once, by the first Dig in the partition's order.</summary>
 public sealed class Treasure
 {
@@ -246,6 +264,43 @@ public sealed class World
         _open.Add(treasure);
         return true;
     }
+
+    /// <summary>
+    /// Puts back a player exactly as a snapshot recorded it. Only for rebuilding a world from a
+    /// snapshot; the rules never call it.
+    /// </summary>
+    public void RestorePlayer(in PlayerImage image)
+    {
+        var player = new Player(image.Id, image.X, image.Y)
+        {
+            Score = image.Score,
+            ScoreReachedAtMs = image.ScoreReachedAtMs,
+            LastSeq = image.LastSeq,
+            Online = image.Online,
+            LastClientTimeMs = image.LastClientTimeMs,
+            LastMotionClientTimeMs = image.LastMotionClientTimeMs,
+            LastTeleportStampMs = image.LastTeleportStampMs,
+        };
+        _players[image.Id] = player;
+    }
+
+    /// <summary>Puts back a treasure, claimed or open, exactly as a snapshot recorded it.</summary>
+    public void RestoreTreasure(string treasureId, int x, int y, long value, string? claimedBy)
+    {
+        var treasure = new Treasure(treasureId, x, y, value) { ClaimedBy = claimedBy };
+        _treasures[treasureId] = treasure;
+        if (claimedBy is null)
+        {
+            _open.Add(treasure);
+        }
+        else
+        {
+            _claimed++;
+        }
+    }
+
+    /// <summary>Every treasure this world has seen, claimed ones included.</summary>
+    public IReadOnlyCollection<Treasure> AllTreasures => _treasures.Values;
 
     private bool InBounds(int x, int y) => (uint)x < (uint)Rules.Size && (uint)y < (uint)Rules.Size;
 

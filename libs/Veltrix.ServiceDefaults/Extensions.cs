@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -73,12 +74,28 @@ public static class Extensions
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.MapGrpcHealthChecksService();
         var exporter = app.Services.GetRequiredService<PrometheusExporter>();
-        app.MapGet("/healthz", static context => context.Response.WriteAsync("ok\n"));
+        // Healthy only when every registered check is: a resolver still recovering answers 503.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            ResponseWriter = static (context, report) => context.Response.WriteAsync(
+                report.Status == HealthStatus.Healthy ? "ok\n" : report.Status + ": " + string.Join("; ", Describe(report)) + "\n"),
+        });
         app.MapGet("/metrics", async context =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await exporter.WriteAsync(context.Response.BodyWriter, context.RequestAborted);
         });
         return app;
+    }
+
+    private static IEnumerable<string> Describe(HealthReport report)
+    {
+        foreach (var (name, entry) in report.Entries)
+        {
+            if (entry.Status != HealthStatus.Healthy)
+            {
+                yield return name + ": " + (entry.Description ?? entry.Status.ToString());
+            }
+        }
     }
 }

@@ -13,4 +13,19 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Information, "Resolver owns {Partitions} partitions")]
     public static partial void Owning(ILogger logger, int partitions);
+
+    [LoggerMessage(5, LogLevel.Information, "Partition {Partition} recovered: snapshot at {SnapshotPosition}, {Replayed} log entries replayed in {ElapsedMs} ms")]
+    public static partial void Recovered(ILogger logger, int partition, long snapshotPosition, long replayed, long elapsedMs);
+
+    [LoggerMessage(6, LogLevel.Critical, "Partition {Partition} is not served: {Reason}")]
+    public static partial void RecoveryFailed(ILogger logger, int partition, string reason, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Error, "Partition {Partition}: appending to the log failed; the turn was refused and the state is rebuilt")]
+    public static partial void AppendFailed(ILogger logger, int partition, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot written at log position {Position}")]
+    public static partial void SnapshotWritten(ILogger logger, int partition, long position);
+
+    [LoggerMessage(9, LogLevel.Warning, "Partition {Partition}: snapshot failed; the log still holds everything")]
+    public static partial void SnapshotFailed(ILogger logger, int partition, Exception exception);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Veltrix.Domain;
 using Veltrix.ServiceDefaults;
+using Veltrix.Storage;
 
 namespace Veltrix.Resolver;
 
@@ -13,13 +14,19 @@ public sealed class PartitionSet : IHostedService, IDisposable
     private readonly Meter _meter;
     private int _disposed;
 
-    public PartitionSet(IOptions<MeshOptions> mesh, IOptions<ResolverOptions> options, IMeterFactory meters, ILogger<PartitionSet> logger)
+    public PartitionSet(
+        IOptions<MeshOptions> mesh,
+        IOptions<ResolverOptions> options,
+        IOptions<StorageOptions> storage,
+        IPartitionStore store,
+        IMeterFactory meters,
+        ILogger<PartitionSet> logger)
     {
         _meter = meters.Create("Veltrix.Resolver");
         _partitions = new Partition[mesh.Value.Partitions];
         for (var i = 0; i < _partitions.Length; i++)
         {
-            _partitions[i] = new Partition(i, options.Value, logger);
+            _partitions[i] = new Partition(i, options.Value, storage.Value, store, logger);
         }
         FeedSubscriberCapacity = options.Value.FeedSubscriberCapacity;
 
@@ -34,6 +41,22 @@ public sealed class PartitionSet : IHostedService, IDisposable
     internal int FeedSubscriberCapacity { get; }
 
     public Partition this[int index] => _partitions[index];
+
+    /// <summary>Partitions that are not served, with the reason; empty when all are healthy.</summary>
+    public IEnumerable<string> Failures()
+    {
+        foreach (var p in _partitions)
+        {
+            if (!p.Ready.IsCompleted)
+            {
+                yield return $"partition {p.Id} is recovering";
+            }
+            else if (p.Failure is { } failure)
+            {
+                yield return $"partition {p.Id}: {failure}";
+            }
+        }
+    }
 
     public Partition For(string worldId) => _partitions[Partitioning.PartitionOf(worldId, _partitions.Length)];
 

@@ -18,6 +18,7 @@ public abstract class PartitionWork
 }
 
 /// <summary>A work item whose caller awaits one result.</summary>
+/// <remarks>Callers go through <see cref="Partition.RunAsync{T}"/>, which turns a partition's refusal into UNAVAILABLE.</remarks>
 public abstract class PartitionWork<T> : PartitionWork
 {
     private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,20 +41,30 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
     protected override ApplyReply Execute(PartitionState state)
     {
         var reply = new ApplyReply();
+        ApplyInputs(state, batch, reply);
+        state.RecordInput(batch);
+        return reply;
+    }
+
+    /// <summary>The batch's effect on the state; recovery replays logged batches through this too.</summary>
+    public static void ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReply? reply)
+    {
         foreach (var spawn in batch.Spawns)
         {
             if (state.GetOrAddWorld(spawn.WorldId)?.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value) == true)
             {
-                reply.SpawnsApplied++;
                 state.Spawns++;
+                if (reply is not null)
+                {
+                    reply.SpawnsApplied++;
+                }
             }
         }
         foreach (var stamped in batch.Events)
         {
             var verdict = ApplyOne(state, stamped);
-            reply.Results.Add(verdict.ToResult());
+            reply?.Results.Add(verdict.ToResult());
         }
-        return reply;
     }
 
     private static Verdict ApplyOne(PartitionState state, StampedEvent stamped)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Veltrix.Resolver.Grpc;
+using Veltrix.Storage;
 
 namespace Veltrix.Resolver;
 
@@ -9,7 +10,11 @@ public static class ResolverExtensions
     {
         builder.Services.AddOptions<ResolverOptions>().BindConfiguration(ResolverOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ResolverOptions>, ResolverOptionsValidator>();
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        builder.Services.AddSingleton<IPartitionStore>(static sp => PartitionStores.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         builder.Services.AddSingleton<PartitionSet>();
+        builder.Services.AddHealthChecks().AddCheck<PartitionHealthCheck>("partitions");
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<PartitionSet>());
         return builder;
     }

@@ -12,16 +12,31 @@ public sealed class ResolverFixture : IDisposable
 {
     public const int Partitions = 4;
     private readonly WebApplicationFactory<Program> _factory;
+    private readonly bool _ownsDataDir;
 
     public ResolverFixture()
+        : this(null)
     {
+    }
+
+    /// <summary>A resolver over <paramref name="dataDir"/>; a fresh temporary folder (deleted at the end) when null.</summary>
+    internal ResolverFixture(string? dataDir, long snapshotEveryEvents = 1_000_000)
+    {
+        _ownsDataDir = dataDir is null;
+        DataDir = dataDir ?? Directory.CreateTempSubdirectory("veltrix-resolver-").FullName;
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b.ConfigureAppConfiguration((_, c) =>
-            c.AddInMemoryCollection([new("Veltrix:Mesh:Partitions", Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture))])));
+            c.AddInMemoryCollection([
+                new("Veltrix:Mesh:Partitions", Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("Veltrix:Storage:DataDir", DataDir),
+                new("Veltrix:Storage:SnapshotEveryEvents", snapshotEveryEvents.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ])));
         Channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
         Writer = new PartitionWriter.PartitionWriterClient(Channel);
         Reads = new Contracts.V1.Resolver.ResolverClient(Channel);
         Feed = new ScoreFeed.ScoreFeedClient(Channel);
     }
+
+    public string DataDir { get; }
 
     public GrpcChannel Channel { get; }
     public PartitionWriter.PartitionWriterClient Writer { get; }
@@ -36,6 +51,10 @@ public sealed class ResolverFixture : IDisposable
     {
         Channel.Dispose();
         _factory.Dispose();
+        if (_ownsDataDir)
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
     }
 }
 

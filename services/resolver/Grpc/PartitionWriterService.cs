@@ -16,9 +16,7 @@ public sealed class PartitionWriterService(PartitionSet partitions) : PartitionW
         var partition = partitions[(int)request.Partition];
         CheckOwnership(request, partitions.Count);
 
-        var work = new ApplyWork(request);
-        await partition.EnqueueAsync(work, context.CancellationToken);
-        return await work.Task.WaitAsync(context.CancellationToken);
+        return await partition.RunAsync(new ApplyWork(request), context.CancellationToken);
     }
 
     // A caller that routes with a different partition count would split a world across loops.

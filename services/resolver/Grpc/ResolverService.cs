@@ -11,9 +11,7 @@ public sealed class ResolverService(PartitionSet partitions) : Contracts.V1.Reso
     {
         CheckId(request.WorldId, "world_id");
         CheckId(request.PlayerId, "player_id");
-        var work = new GetPlayerWork(request.WorldId, request.PlayerId);
-        await partitions.For(request.WorldId).EnqueueAsync(work, context.CancellationToken);
-        var state = await work.Task.WaitAsync(context.CancellationToken);
+        var state = await partitions.For(request.WorldId).RunAsync(new GetPlayerWork(request.WorldId, request.PlayerId), context.CancellationToken);
         if (state is null)
         {
             Errors.NotFound($"player '{request.PlayerId}' has not joined world '{request.WorldId}'");
@@ -24,9 +22,7 @@ public sealed class ResolverService(PartitionSet partitions) : Contracts.V1.Reso
     public override async Task<WorldState> GetWorld(GetWorldRequest request, ServerCallContext context)
     {
         CheckId(request.WorldId, "world_id");
-        var work = new GetWorldWork(request.WorldId);
-        await partitions.For(request.WorldId).EnqueueAsync(work, context.CancellationToken);
-        var state = await work.Task.WaitAsync(context.CancellationToken);
+        var state = await partitions.For(request.WorldId).RunAsync(new GetWorldWork(request.WorldId), context.CancellationToken);
         if (state is null)
         {
             Errors.NotFound($"world '{request.WorldId}' does not exist");

@@ -32,6 +32,10 @@ public sealed class ScoreFeedService(PartitionSet partitions, IHostApplicationLi
             Log.FeedSubscriberCut(logger, ex.Message);
             throw new RpcException(new Status(StatusCode.ResourceExhausted, ex.Message));
         }
+        catch (PartitionUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+        }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "resolver is stopping"));

@@ -1,0 +1,77 @@
+using Google.Protobuf;
+using Veltrix.Contracts.Storage;
+using DomainPlayerImage = Veltrix.Domain.PlayerImage;
+using PlayerImageMessage = Veltrix.Contracts.Storage.PlayerImage;
+
+namespace Veltrix.Resolver;
+
+/// <summary>A partition's state to and from its snapshot bytes. Ordered by id throughout, so equal
+/// states give equal bytes.</summary>
+public static class PartitionImages
+{
+    public static byte[] Capture(PartitionState state, long position)
+    {
+        var image = new PartitionImage { Partition = (uint)state.Id, Position = (ulong)position };
+        var worlds = state.Worlds.ToArray();
+        Array.Sort(worlds, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var world in worlds)
+        {
+            var w = new WorldImage { WorldId = world.Id };
+            var players = world.Players.ToArray();
+            Array.Sort(players, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+            foreach (var p in players)
+            {
+                var m = new PlayerImageMessage
+                {
+                    Id = p.Id,
+                    X = p.X,
+                    Y = p.Y,
+                    Score = p.Score,
+                    ScoreReachedAtMs = p.ScoreReachedAtMs,
+                    LastSeq = p.LastSeq,
+                    Online = p.Online,
+                    LastClientTimeMs = p.LastClientTimeMs,
+                    LastMotionClientTimeMs = p.LastMotionClientTimeMs,
+                };
+                if (p.LastTeleportStampMs is { } teleported)
+                {
+                    m.LastTeleportStampMs = teleported;
+                }
+                w.Players.Add(m);
+            }
+            var treasures = world.AllTreasures.ToArray();
+            Array.Sort(treasures, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+            foreach (var t in treasures)
+            {
+                w.Treasures.Add(new TreasureImage { Id = t.Id, X = t.X, Y = t.Y, Value = t.Value, ClaimedBy = t.ClaimedBy ?? "" });
+            }
+            image.Worlds.Add(w);
+        }
+        return image.ToByteArray();
+    }
+
+    public static void Restore(PartitionState state, ReadOnlySpan<byte> bytes)
+    {
+        var image = PartitionImage.Parser.ParseFrom(bytes);
+        if (image.Partition != state.Id)
+        {
+            throw new InvalidDataException($"snapshot is of partition {image.Partition}, not {state.Id}");
+        }
+        foreach (var w in image.Worlds)
+        {
+            var world = state.GetOrAddWorld(w.WorldId)
+                ?? throw new InvalidDataException($"snapshot has more worlds than this partition may hold ({state.Options.MaxWorldsPerPartition})");
+            foreach (var p in w.Players)
+            {
+                world.RestorePlayer(new DomainPlayerImage(
+                    p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Online,
+                    p.LastClientTimeMs, p.LastMotionClientTimeMs,
+                    p.HasLastTeleportStampMs ? p.LastTeleportStampMs : null));
+            }
+            foreach (var t in w.Treasures)
+            {
+                world.RestoreTreasure(t.Id, t.X, t.Y, t.Value, t.ClaimedBy.Length == 0 ? null : t.ClaimedBy);
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using Veltrix.Storage;
+
+namespace Veltrix.Resolver;
+
+internal static class PartitionStores
+{
+    public static IPartitionStore Create(StorageOptions options) => options.Kind switch
+    {
+        "redis" => new RedisPartitionStore(options.Redis),
+        _ => new EmbeddedPartitionStore(new EmbeddedStoreOptions { DataFolder = Path.GetFullPath(options.DataDir) }),
+    };
+}
