@@ -85,6 +85,7 @@ public sealed class World
     private readonly Dictionary<string, Player> _players = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Treasure> _treasures = new(StringComparer.Ordinal);
     private readonly TreasureGrid _open;
+    private readonly FlagSet _defaultFlags;
     private int _claimed;
 
     public World(string id, WorldRules rules)
@@ -94,6 +95,7 @@ public sealed class World
         Id = id;
         Rules = rules;
         _open = new TreasureGrid(Math.Max(1, rules.DigRadius));
+        _defaultFlags = FlagSet.Defaults(rules);
     }
 
     public string Id { get; }
@@ -112,8 +114,16 @@ public sealed class World
     /// Applies one well-formed event stamped with the server's receive time. Returns the outcome;
     /// <paramref name="change"/> carries the player's new score when the event set one.
     /// </summary>
-    public Verdict Apply(in GameEvent e, long stampMs, out ScoreChange change)
+    public Verdict Apply(in GameEvent e, long stampMs, out ScoreChange change) =>
+        Apply(in e, stampMs, _defaultFlags, out change);
+
+    /// <summary>
+    /// Applies one well-formed event under <paramref name="flags"/>, the flag version its batch recorded,
+    /// so a replay decides exactly as the first run did.
+    /// </summary>
+    public Verdict Apply(in GameEvent e, long stampMs, FlagSet flags, out ScoreChange change)
     {
+        ArgumentNullException.ThrowIfNull(flags);
         change = default;
         var player = _players.GetValueOrDefault(e.PlayerId);
         if (player is not null && e.Seq <= player.LastSeq)
@@ -121,7 +131,7 @@ public sealed class World
             return Verdict.Duplicate;
         }
 
-        var verdict = Decide(in e, stampMs, player, ref change);
+        var verdict = Decide(in e, stampMs, flags, player, ref change);
         if (player is null && verdict.IsAccepted)
         {
             player = _players[e.PlayerId];
@@ -138,7 +148,7 @@ public sealed class World
         return verdict;
     }
 
-    private Verdict Decide(in GameEvent e, long stampMs, Player? player, ref ScoreChange change)
+    private Verdict Decide(in GameEvent e, long stampMs, FlagSet flags, Player? player, ref ScoreChange change)
     {
         if (e.ClientTimeMs > stampMs + Rules.MaxSkewMs)
         {
@@ -166,9 +176,9 @@ public sealed class World
             case EventKind.Move:
                 return Move(in e, player);
             case EventKind.Teleport:
-                return Teleport(in e, stampMs, player);
+                return Teleport(in e, stampMs, flags, player);
             case EventKind.Dig:
-                return Dig(stampMs, player, ref change);
+                return Dig(stampMs, flags, player, ref change);
             default:
                 return Verdict.Malformed(Reasons.KindUnknown);
         }
@@ -214,17 +224,17 @@ public sealed class World
         return Verdict.Accepted;
     }
 
-    private Verdict Teleport(in GameEvent e, long stampMs, Player player)
+    private Verdict Teleport(in GameEvent e, long stampMs, FlagSet flags, Player player)
     {
         if (!InBounds(e.X, e.Y))
         {
             return Verdict.Rejected(Reasons.OutOfBounds);
         }
-        if (!Rules.TeleportEnabled)
+        if (!flags.IsEnabled(FlagName.TeleportEnabled, Id, player.Id, stampMs))
         {
             return Verdict.Rejected(Reasons.TeleportDisabled);
         }
-        if (player.LastTeleportStampMs is { } last && stampMs < last + Rules.TeleportCooldownMs)
+        if (player.LastTeleportStampMs is { } last && stampMs < last + flags.Evaluate(FlagName.TeleportCooldownMs, Id, player.Id, stampMs))
         {
             return Verdict.Rejected(Reasons.TeleportCooldown);
         }
@@ -235,7 +245,7 @@ public sealed class World
         return Verdict.Accepted;
     }
 
-    private Verdict Dig(long stampMs, Player player, ref ScoreChange change)
+    private Verdict Dig(long stampMs, FlagSet flags, Player player, ref ScoreChange change)
     {
         var treasure = _open.Nearest(player.X, player.Y, Rules.DigRadius);
         if (treasure is null)
@@ -245,7 +255,7 @@ public sealed class World
         _open.Remove(treasure);
         treasure.ClaimedBy = player.Id;
         _claimed++;
-        player.Score += treasure.Value * Rules.ScoreMultiplierPct / 100;
+        player.Score += treasure.Value * flags.Evaluate(FlagName.ScoreMultiplierPct, Id, player.Id, stampMs) / 100;
         player.ScoreReachedAtMs = stampMs;
         change = new ScoreChange(player.Id, player.Score, stampMs);
         return Verdict.Accepted;
