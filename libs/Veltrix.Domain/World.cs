@@ -19,6 +19,13 @@ public sealed class Player
     public long ScoreReachedAtMs { get; internal set; }
 
     public ulong LastSeq { get; internal set; }
+
+    /// <summary>
+    /// False for a player the world knows only from rejected events: it keeps their seq watermark (a
+    /// rejected event consumes its seq) but has no position, is on no board and cannot be read.
+    /// </summary>
+    public bool Joined { get; internal set; }
+
     public bool Online { get; internal set; }
 
     /// <summary>Client time of the last applied event; client clocks may not go backwards.</summary>
@@ -42,13 +49,14 @@ public readonly record struct PlayerImage(
     long Score,
     long ScoreReachedAtMs,
     ulong LastSeq,
+    bool Joined,
     bool Online,
     long LastClientTimeMs,
     long LastMotionClientTimeMs,
     long? LastTeleportStampMs)
 {
     public static PlayerImage Of(Player p) => new(
-        p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Online,
+        p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Joined, p.Online,
         p.LastClientTimeMs, p.LastMotionClientTimeMs, p.LastTeleportStampMs);
 }
 
@@ -87,6 +95,7 @@ public sealed class World
     private readonly TreasureGrid _open;
     private readonly FlagSet _defaultFlags;
     private int _claimed;
+    private int _joined;
 
     public World(string id, WorldRules rules)
     {
@@ -100,13 +109,16 @@ public sealed class World
 
     public string Id { get; }
     public WorldRules Rules { get; }
-    public int PlayerCount => _players.Count;
+    /// <summary>Players who joined, online or not.</summary>
+    public int PlayerCount => _joined;
     public int OpenTreasureCount => _open.Count;
     public int ClaimedTreasureCount => _claimed;
+    /// <summary>Every player record, those known only from rejected events (<see cref="Player.Joined"/> false) included.</summary>
     public IReadOnlyCollection<Player> Players => _players.Values;
     public IEnumerable<Treasure> OpenTreasures => _open.All();
 
-    public Player? FindPlayer(string playerId) => _players.GetValueOrDefault(playerId);
+    /// <summary>A player who joined this world, or null.</summary>
+    public Player? FindPlayer(string playerId) => _players.GetValueOrDefault(playerId) is { Joined: true } p ? p : null;
 
     public Treasure? FindTreasure(string treasureId) => _treasures.GetValueOrDefault(treasureId);
 
@@ -132,9 +144,19 @@ public sealed class World
         }
 
         var verdict = Decide(in e, stampMs, flags, player, ref change);
-        if (player is null && verdict.IsAccepted)
+        if (player is null)
         {
-            player = _players[e.PlayerId];
+            if (verdict.IsAccepted)
+            {
+                player = _players[e.PlayerId];
+            }
+            else if (verdict.Outcome == Outcome.Rejected && _players.Count < Rules.MaxPlayers)
+            {
+                // Rejected events consume their seq even before a join; without a record of it, a
+                // replay would take the same seq again and a later event could be applied twice.
+                player = new Player(e.PlayerId, 0, 0);
+                _players.Add(e.PlayerId, player);
+            }
         }
         if (player is not null)
         {
@@ -186,15 +208,23 @@ public sealed class World
 
     private Verdict Join(in GameEvent e, long stampMs, Player? player, ref ScoreChange change)
     {
-        if (player is null)
+        if (player is null || !player.Joined)
         {
-            if (_players.Count >= Rules.MaxPlayers)
+            if (player is null && _players.Count >= Rules.MaxPlayers)
             {
                 return Verdict.Rejected(Reasons.WorldFull);
             }
             var (x, y) = StartingPoint(Id, e.PlayerId, Rules.Size);
-            player = new Player(e.PlayerId, x, y) { ScoreReachedAtMs = stampMs };
-            _players.Add(e.PlayerId, player);
+            if (player is null)
+            {
+                player = new Player(e.PlayerId, x, y);
+                _players.Add(e.PlayerId, player);
+            }
+            player.X = x;
+            player.Y = y;
+            player.Joined = true;
+            player.ScoreReachedAtMs = stampMs;
+            _joined++;
             change = new ScoreChange(player.Id, 0, stampMs);
         }
         player.Online = true;
@@ -286,11 +316,16 @@ public sealed class World
             Score = image.Score,
             ScoreReachedAtMs = image.ScoreReachedAtMs,
             LastSeq = image.LastSeq,
+            Joined = image.Joined,
             Online = image.Online,
             LastClientTimeMs = image.LastClientTimeMs,
             LastMotionClientTimeMs = image.LastMotionClientTimeMs,
             LastTeleportStampMs = image.LastTeleportStampMs,
         };
+        if (image.Joined && !(_players.TryGetValue(image.Id, out var old) && old.Joined))
+        {
+            _joined++;
+        }
         _players[image.Id] = player;
     }
 

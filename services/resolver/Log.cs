@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Warning, "Partition {Partition}: snapshot failed; the log still holds everything")]
     public static partial void SnapshotFailed(ILogger logger, int partition, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Information, "Flags {Path}: version {Version} with {Rules} rules in force")]
+    public static partial void FlagsLoaded(ILogger logger, string path, long version, int rules);
+
+    [LoggerMessage(11, LogLevel.Warning, "Flags {Path} refused, the version in force stays: {Reason}")]
+    public static partial void FlagsRefused(ILogger logger, string path, string reason);
 }

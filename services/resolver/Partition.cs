@@ -2,8 +2,8 @@ using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
 using Veltrix.Contracts.Storage;
-using Veltrix.Storage;
 using Veltrix.Domain;
+using Veltrix.Storage;
 using ScoreChangeMessage = Veltrix.Contracts.Internal.ScoreChange;
 
 namespace Veltrix.Resolver;
@@ -20,6 +20,7 @@ public sealed class Partition
     private readonly ResolverOptions _options;
     private readonly StorageOptions _storage;
     private readonly IPartitionStore _store;
+    private readonly Func<FlagSet> _flags;
     private readonly ILogger _logger;
     private readonly List<PartitionWork> _turn = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,12 +28,13 @@ public sealed class Partition
     private long _eventsSinceSnapshot;
     private Task _loop = Task.CompletedTask;
 
-    public Partition(int id, ResolverOptions options, StorageOptions storage, IPartitionStore store, ILogger logger)
+    public Partition(int id, ResolverOptions options, StorageOptions storage, IPartitionStore store, Func<FlagSet> flags, ILogger logger)
     {
         Id = id;
         _options = options;
         _storage = storage;
         _store = store;
+        _flags = flags;
         _logger = logger;
         State = new PartitionState(id, options);
         _queue = Channel.CreateBounded<PartitionWork>(new BoundedChannelOptions(options.QueueCapacity)
@@ -120,6 +122,7 @@ public sealed class Partition
 
     private async Task RunTurnAsync(ChannelReader<PartitionWork> reader, CancellationToken stopping)
     {
+        State.UseFlags(_flags());
         while (_turn.Count < _options.MaxItemsPerTurn && reader.TryRead(out var work))
         {
             try
@@ -225,6 +228,10 @@ public sealed class Partition
             await foreach (var entry in _log.ReadAsync(from, stopping).ConfigureAwait(false))
             {
                 var record = LogRecord.Parser.ParseFrom(entry.Data.Span);
+                if (record.Flags is not null)
+                {
+                    state.Flags = PartitionImages.FromImage(record.Flags);
+                }
                 foreach (var batch in record.Batches)
                 {
                     ApplyWork.ApplyInputs(state, batch, reply: null);
@@ -270,6 +277,7 @@ public sealed class PartitionState(int id, ResolverOptions options)
     private readonly List<ScoreChangeMessage> _changes = [];
     private LogRecord? _record;
     private long _eventsInTurn;
+    private bool _flagsUnlogged;
 
     public int Id { get; } = id;
     public ResolverOptions Options { get; } = options;
@@ -282,6 +290,19 @@ public sealed class PartitionState(int id, ResolverOptions options)
     internal long Malformed;
     internal long Spawns;
 
+    /// <summary>The flag version this partition applies under; logged with the first entry that uses it.</summary>
+    public FlagSet Flags { get; internal set; } = FlagSet.Defaults();
+
+    /// <summary>Switches to a newer flag version between turns.</summary>
+    internal void UseFlags(FlagSet flags)
+    {
+        if (flags.Version > Flags.Version)
+        {
+            Flags = flags;
+            _flagsUnlogged = true;
+        }
+    }
+
     /// <summary>True while recovery replays the log: nothing is logged again or published.</summary>
     internal bool Replaying { get; set; }
 
@@ -290,7 +311,16 @@ public sealed class PartitionState(int id, ResolverOptions options)
     {
         if (!Replaying)
         {
-            (_record ??= new LogRecord()).Batches.Add(batch);
+            if (_record is null)
+            {
+                _record = new LogRecord();
+                if (_flagsUnlogged)
+                {
+                    _record.Flags = PartitionImages.ToImage(Flags);
+                    _flagsUnlogged = false;
+                }
+            }
+            _record.Batches.Add(batch);
             _eventsInTurn += batch.Events.Count + batch.Spawns.Count;
         }
     }

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Veltrix.Contracts.Storage;
+using Veltrix.Domain;
 using DomainPlayerImage = Veltrix.Domain.PlayerImage;
 using PlayerImageMessage = Veltrix.Contracts.Storage.PlayerImage;
 
@@ -11,7 +12,7 @@ public static class PartitionImages
 {
     public static byte[] Capture(PartitionState state, long position)
     {
-        var image = new PartitionImage { Partition = (uint)state.Id, Position = (ulong)position };
+        var image = new PartitionImage { Partition = (uint)state.Id, Position = (ulong)position, Flags = ToImage(state.Flags) };
         var worlds = state.Worlds.ToArray();
         Array.Sort(worlds, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
         foreach (var world in worlds)
@@ -29,6 +30,7 @@ public static class PartitionImages
                     Score = p.Score,
                     ScoreReachedAtMs = p.ScoreReachedAtMs,
                     LastSeq = p.LastSeq,
+                    Joined = p.Joined,
                     Online = p.Online,
                     LastClientTimeMs = p.LastClientTimeMs,
                     LastMotionClientTimeMs = p.LastMotionClientTimeMs,
@@ -57,6 +59,7 @@ public static class PartitionImages
         {
             throw new InvalidDataException($"snapshot is of partition {image.Partition}, not {state.Id}");
         }
+        state.Flags = image.Flags is null ? FlagSet.Defaults() : FromImage(image.Flags);
         foreach (var w in image.Worlds)
         {
             var world = state.GetOrAddWorld(w.WorldId)
@@ -64,7 +67,7 @@ public static class PartitionImages
             foreach (var p in w.Players)
             {
                 world.RestorePlayer(new DomainPlayerImage(
-                    p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Online,
+                    p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Joined, p.Online,
                     p.LastClientTimeMs, p.LastMotionClientTimeMs,
                     p.HasLastTeleportStampMs ? p.LastTeleportStampMs : null));
             }
@@ -73,5 +76,33 @@ public static class PartitionImages
                 world.RestoreTreasure(t.Id, t.X, t.Y, t.Value, t.ClaimedBy.Length == 0 ? null : t.ClaimedBy);
             }
         }
+    }
+
+    public static FlagSetImage ToImage(FlagSet flags)
+    {
+        var image = new FlagSetImage { Version = flags.Version };
+        foreach (var r in flags.Rules)
+        {
+            image.Rules.Add(new FlagRuleImage
+            {
+                Flag = (uint)r.Flag,
+                Value = r.Value,
+                World = r.World ?? "",
+                RolloutPct = (uint)r.RolloutPct,
+                FromMs = r.FromMs,
+                ToMs = r.ToMs,
+            });
+        }
+        return image;
+    }
+
+    public static FlagSet FromImage(FlagSetImage image)
+    {
+        var rules = new List<FlagRule>(image.Rules.Count);
+        foreach (var r in image.Rules)
+        {
+            rules.Add(new FlagRule((FlagName)r.Flag, r.Value, r.World.Length == 0 ? null : r.World, (int)r.RolloutPct, r.FromMs, r.ToMs));
+        }
+        return new FlagSet(image.Version, rules);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Veltrix.Domain;
+using Veltrix.Resolver.Flags;
 using Veltrix.ServiceDefaults;
 using Veltrix.Storage;
 
@@ -19,6 +20,7 @@ public sealed class PartitionSet : IHostedService, IDisposable
         IOptions<ResolverOptions> options,
         IOptions<StorageOptions> storage,
         IPartitionStore store,
+        FlagSource flags,
         IMeterFactory meters,
         ILogger<PartitionSet> logger)
     {
@@ -26,7 +28,7 @@ public sealed class PartitionSet : IHostedService, IDisposable
         _partitions = new Partition[mesh.Value.Partitions];
         for (var i = 0; i < _partitions.Length; i++)
         {
-            _partitions[i] = new Partition(i, options.Value, storage.Value, store, logger);
+            _partitions[i] = new Partition(i, options.Value, storage.Value, store, () => flags.Current, logger);
         }
         FeedSubscriberCapacity = options.Value.FeedSubscriberCapacity;
 

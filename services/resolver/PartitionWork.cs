@@ -83,7 +83,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
             state.Rejected++;
             return Verdict.Rejected(Reasons.TooManyWorlds);
         }
-        verdict = world.Apply(in e, stamped.StampMs, out var change);
+        verdict = world.Apply(in e, stamped.StampMs, state.Flags, out var change);
         switch (verdict.Outcome)
         {
             case Domain.Outcome.Accepted:
@@ -164,6 +164,10 @@ public sealed class SubscribeWork(ScoreFeedSubscriber subscriber) : PartitionWor
         {
             foreach (var player in world.Players)
             {
+                if (!player.Joined)
+                {
+                    continue;
+                }
                 snapshot.Changes.Add(new ScoreChangeMessage
                 {
                     WorldId = world.Id,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Veltrix.Resolver.Flags;
 using Veltrix.Resolver.Grpc;
 using Veltrix.Storage;
 
@@ -13,6 +14,10 @@ public static class ResolverExtensions
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         builder.Services.AddSingleton<IPartitionStore>(static sp => PartitionStores.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        builder.Services.AddOptions<FlagOptions>().BindConfiguration(FlagOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<FlagOptions>, FlagOptionsValidator>();
+        builder.Services.AddSingleton<FlagSource>();
+        builder.Services.AddHostedService(static sp => sp.GetRequiredService<FlagSource>());
         builder.Services.AddSingleton<PartitionSet>();
         builder.Services.AddHealthChecks().AddCheck<PartitionHealthCheck>("partitions");
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<PartitionSet>());

@@ -63,6 +63,23 @@ public sealed class WorldTests
     }
 
     [Fact]
+    public void Rejected_BeforeJoin_ConsumesSeqSoReplayIsIdempotent()
+    {
+        // A join refused for its clock, then a dig refused for want of a join: both seqs are used up.
+        Assert.Equal(Reasons.ClockAhead, Apply(Ev("late", 1, T0 + 5_000, EventKind.Join), T0).Reason);
+        Assert.Equal(Reasons.NotJoined, Apply(Ev("late", 2, T0 + 5_000, EventKind.Dig), T0 + 5_000).Reason);
+
+        Assert.Equal(Outcome.Duplicate, Apply(Ev("late", 1, T0 + 5_000, EventKind.Join), T0 + 5_000).Outcome);
+        Assert.Null(_world.FindPlayer("late"));
+        Assert.Equal(0, _world.PlayerCount);
+
+        Assert.True(_world.Apply(Ev("late", 3, T0 + 6_000, EventKind.Join), T0 + 6_000, out var change).IsAccepted);
+        Assert.Equal(new ScoreChange("late", 0, T0 + 6_000), change);
+        Assert.Equal(World.StartingPoint("w1", "late", 100_000), (_world.FindPlayer("late")!.X, _world.FindPlayer("late")!.Y));
+        Assert.Equal(1, _world.PlayerCount);
+    }
+
+    [Fact]
     public void Move_OfflinePlayer_RejectedAndConsumesSeq()
     {
         JoinAt("alice", 100, 100);

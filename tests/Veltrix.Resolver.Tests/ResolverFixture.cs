@@ -20,7 +20,7 @@ public sealed class ResolverFixture : IDisposable
     }
 
     /// <summary>A resolver over <paramref name="dataDir"/>; a fresh temporary folder (deleted at the end) when null.</summary>
-    internal ResolverFixture(string? dataDir, long snapshotEveryEvents = 1_000_000)
+    internal ResolverFixture(string? dataDir, long snapshotEveryEvents = 1_000_000, string flagsFile = "")
     {
         _ownsDataDir = dataDir is null;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("veltrix-resolver-").FullName;
@@ -29,6 +29,7 @@ public sealed class ResolverFixture : IDisposable
                 new("Veltrix:Mesh:Partitions", Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new("Veltrix:Storage:DataDir", DataDir),
                 new("Veltrix:Storage:SnapshotEveryEvents", snapshotEveryEvents.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("Veltrix:Flags:File", flagsFile),
             ])));
         Channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
         Writer = new PartitionWriter.PartitionWriterClient(Channel);
