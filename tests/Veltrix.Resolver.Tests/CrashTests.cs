@@ -46,6 +46,7 @@ public sealed class CrashTests : IDisposable
         const string world = "crash-world";
         var acked = 0;
         var sent = 0;
+        var enoughAcked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (var first = await ResolverProcess.StartAsync(_dataDir, Partitions, TimeSpan.FromSeconds(30)))
         {
             var writer = new PartitionWriter.PartitionWriterClient(first.Channel);
@@ -60,6 +61,10 @@ public sealed class CrashTests : IDisposable
                         var reply = await writer.ApplyAsync(MovesBatch(world, k), deadline: DateTime.UtcNow.AddSeconds(5));
                         Assert.All(reply.Results, r => Assert.Equal(Outcome.Accepted, r.Outcome));
                         acked = k + 1;
+                        if (acked == 200)
+                        {
+                            enoughAcked.TrySetResult();
+                        }
                     }
                     catch (RpcException)
                     {
@@ -67,10 +72,8 @@ public sealed class CrashTests : IDisposable
                     }
                 }
             });
-            while (Volatile.Read(ref acked) < 200 && !stream.IsCompleted)
-            {
-                await Task.Delay(5);
-            }
+            // Kill it mid-stream, once there is something acknowledged to lose.
+            await Task.WhenAny(enoughAcked.Task, stream);
             first.Kill();
             await stream;
         }

@@ -1,18 +1,26 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Reflection;
 using Grpc.Net.Client;
+using Veltrix.Testing;
 
 namespace Veltrix.Resolver.Tests;
 
 /// <summary>
 /// The real resolver as its own process on 127.0.0.1, built with the same configuration as these tests.
-/// For what only a process shows: SIGKILL mid-stream, restart on the same data. Killed at dispose.
+/// For what only a process shows: SIGKILL mid-stream, restart on the same data, SIGSTOP of an owner while
+/// another takes over. Killed by pid at dispose (continued first if it was paused).
 /// </summary>
 public sealed class ResolverProcess : IDisposable
 {
+    // Enough of the process' own log to say why it failed; older lines are dropped so a chatty process stays bounded.
+    private const int OutputLinesKept = 400;
+
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private bool _paused;
 
     private ResolverProcess(Process process, int grpcPort, int httpPort)
     {
@@ -27,7 +35,15 @@ public sealed class ResolverProcess : IDisposable
     public int Pid => _process.Id;
     public GrpcChannel Channel { get; }
 
-    public static async Task<ResolverProcess> StartAsync(string dataDir, int partitions, TimeSpan readyWithin)
+    /// <summary>The newest lines the process wrote to stdout and stderr (JSON console log).</summary>
+    public string RecentOutput => string.Join('\n', _output);
+
+    /// <summary>
+    /// Starts the resolver and waits until <c>/healthz</c> says every partition recovered. <paramref name="settings"/>
+    /// are passed as <c>--key=value</c> after the defaults, e.g. <c>Veltrix:Storage:Kind=redis</c>.
+    /// </summary>
+    public static async Task<ResolverProcess> StartAsync(
+        string dataDir, int partitions, TimeSpan readyWithin, IEnumerable<KeyValuePair<string, string>>? settings = null)
     {
         var (grpc, http) = (FreePort(), FreePort());
         var info = new ProcessStartInfo("dotnet")
@@ -48,12 +64,16 @@ public sealed class ResolverProcess : IDisposable
         {
             info.ArgumentList.Add(arg);
         }
+        foreach (var (key, value) in settings ?? [])
+        {
+            info.ArgumentList.Add($"--{key}={value}");
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
+        var resolver = new ResolverProcess(process, grpc, http);
+        process.OutputDataReceived += resolver.OnOutput;
+        process.ErrorDataReceived += resolver.OnOutput;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var resolver = new ResolverProcess(process, grpc, http);
         try
         {
             await resolver.WaitHealthyAsync(readyWithin);
@@ -66,11 +86,30 @@ public sealed class ResolverProcess : IDisposable
         return resolver;
     }
 
+    /// <summary>SIGSTOP: the process keeps its sockets and its Redis connection but runs nothing until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        ProcessSignals.Stop(Pid);
+        _paused = true;
+    }
+
+    /// <summary>SIGCONT: the process goes on where it stopped, with whatever arrived meanwhile.</summary>
+    public void Resume()
+    {
+        ProcessSignals.Continue(Pid);
+        _paused = false;
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush, nothing but what is already durable survives.</summary>
     public void Kill()
     {
         if (!_process.HasExited)
         {
+            // SIGKILL ends a stopped process too; continuing it first leaves no stopped process behind if the kill fails.
+            if (_paused)
+            {
+                Resume();
+            }
             _process.Kill();
             _process.WaitForExit(10_000);
         }
@@ -91,7 +130,7 @@ public sealed class ResolverProcess : IDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"resolver exited with {_process.ExitCode} before it was healthy");
+                throw new InvalidOperationException($"resolver exited with {_process.ExitCode} before it was healthy; its output:\n{RecentOutput}");
             }
             try
             {
@@ -106,7 +145,19 @@ public sealed class ResolverProcess : IDisposable
             }
             await Task.Delay(50);
         }
-        throw new TimeoutException($"resolver was not healthy within {within}");
+        throw new TimeoutException($"resolver was not healthy within {within}; its output:\n{RecentOutput}");
+    }
+
+    private void OnOutput(object sender, DataReceivedEventArgs e)
+    {
+        if (e.Data is null)
+        {
+            return;
+        }
+        _output.Enqueue(e.Data);
+        while (_output.Count > OutputLinesKept && _output.TryDequeue(out _))
+        {
+        }
     }
 
     private static int FreePort()

@@ -1,5 +1,6 @@
 using System.Text;
 using StackExchange.Redis;
+using Veltrix.Testing;
 using static Veltrix.Storage.Tests.TestLog;
 
 namespace Veltrix.Storage.Tests;

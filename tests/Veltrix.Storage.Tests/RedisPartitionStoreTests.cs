@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using StackExchange.Redis;
+using Veltrix.Testing;
 using static Veltrix.Storage.Tests.TestLog;
 
 namespace Veltrix.Storage.Tests;

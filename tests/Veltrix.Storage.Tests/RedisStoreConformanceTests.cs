@@ -1,3 +1,5 @@
+using Veltrix.Testing;
+
 namespace Veltrix.Storage.Tests;
 
 /// <summary>

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Xunit;
 
-namespace Veltrix.Storage.Tests;
+namespace Veltrix.Testing;
 
 /// <summary>
 /// A private Debian <c>redis-server</c> on a free loopback port, append-only with fsync on every write, in its own
@@ -75,10 +76,10 @@ public sealed class RedisServerFixture : IAsyncLifetime
     }
 
     /// <summary>Freezes the server (SIGSTOP): connections stay open but nothing is answered, as in a long stall.</summary>
-    public void Pause() => Signal("-STOP");
+    public void Pause() => ProcessSignals.Stop(Pid);
 
     /// <summary>Lets a paused server go on (SIGCONT); it then handles what was sent while it was frozen.</summary>
-    public void Resume() => Signal("-CONT");
+    public void Resume() => ProcessSignals.Continue(Pid);
 
     public Task DisposeAsync()
     {
@@ -91,16 +92,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private void Signal(string signal)
-    {
-        var pid = _server?.Id ?? throw new InvalidOperationException("redis-server is not running");
-        using var kill = Process.Start("/bin/kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"kill {signal} {pid} failed with exit code {kill.ExitCode}");
-        }
-    }
+    private int Pid => _server?.Id ?? throw new InvalidOperationException("redis-server is not running");
 
     private async Task StartAsync()
     {
