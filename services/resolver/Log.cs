@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Critical, "Partition {Partition} is not served: {Reason}")]
     public static partial void RecoveryFailed(ILogger logger, int partition, string reason, Exception exception);
 
-    [LoggerMessage(7, LogLevel.Error, "Partition {Partition}: appending to the log failed; the turn was refused and the state is rebuilt")]
+    [LoggerMessage(7, LogLevel.Error, "Partition {Partition}: appending to the log failed; the turn was refused and the partition recovers from its store")]
     public static partial void AppendFailed(ILogger logger, int partition, Exception exception);
 
     [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot written at log position {Position}")]

@@ -21,15 +21,31 @@ public sealed class Partition
     private readonly StorageOptions _storage;
     private readonly IPartitionStore _store;
     private readonly Func<FlagSet> _flags;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly List<PartitionWork> _turn = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IPartitionLog? _log;
     private long _eventsSinceSnapshot;
+    private bool _failureIsTransient;
+    private TimeSpan _retryDelay = MinRetryDelay;
     private Task _loop = Task.CompletedTask;
 
-    public Partition(int id, ResolverOptions options, StorageOptions storage, IPartitionStore store, Func<FlagSet> flags, ILogger logger)
+    // A store that went away (Redis restarting) is tried again this often, doubling up to the maximum:
+    // service resumes within about a second of the store's return.
+    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
+    public Partition(
+        int id,
+        ResolverOptions options,
+        StorageOptions storage,
+        IPartitionStore store,
+        Func<FlagSet> flags,
+        TimeProvider time,
+        ILogger logger)
     {
+        _time = time;
         Id = id;
         _options = options;
         _storage = storage;
@@ -98,14 +114,24 @@ public sealed class Partition
         var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+            while (true)
             {
+                if (Failure is not null && _failureIsTransient)
+                {
+                    // Callers hear UNAVAILABLE at once while the store is away; the loop keeps trying it.
+                    RefuseQueued(reader);
+                    await Task.Delay(_retryDelay, _time, stopping).ConfigureAwait(false);
+                    _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
+                    await RecoverAsync(stopping).ConfigureAwait(false);
+                    continue;
+                }
+                if (!await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+                {
+                    break;
+                }
                 if (Failure is not null)
                 {
-                    while (reader.TryRead(out var refused))
-                    {
-                        refused.Fail(new PartitionUnavailableException(Id, Failure));
-                    }
+                    RefuseQueued(reader);
                     continue;
                 }
                 await RunTurnAsync(reader, stopping).ConfigureAwait(false);
@@ -117,6 +143,14 @@ public sealed class Partition
         while (reader.TryRead(out var abandoned))
         {
             abandoned.Fail(new PartitionUnavailableException(Id, "resolver is stopping"));
+        }
+    }
+
+    private void RefuseQueued(ChannelReader<PartitionWork> reader)
+    {
+        while (reader.TryRead(out var refused))
+        {
+            refused.Fail(new PartitionUnavailableException(Id, Failure!));
         }
     }
 
@@ -242,17 +276,25 @@ public sealed class Partition
             state.TakeEventsInTurn();
             State = state;
             Failure = null;
+            _retryDelay = MinRetryDelay;
             Log.Recovered(_logger, Id, snapshot?.Position ?? 0, replayed, Environment.TickCount64 - started);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
-            Failure = ex switch
+            // A damaged log, a newer owner or undecodable data will not mend by waiting: the partition
+            // stays down and says why. Anything else is the store being away, and is tried again.
+            _failureIsTransient = ex is not (LogCorruptedException or FencedException or InvalidDataException or InvalidProtocolBufferException);
+            var reason = ex switch
             {
-                LogCorruptedException or FencedException or InvalidDataException => ex.Message,
                 InvalidProtocolBufferException => "a log entry or snapshot does not decode: " + ex.Message,
-                _ => "storage unavailable: " + ex.Message,
+                _ when _failureIsTransient => "storage unavailable: " + ex.Message,
+                _ => ex.Message,
             };
-            Log.RecoveryFailed(_logger, Id, Failure, ex);
+            if (reason != Failure)
+            {
+                Log.RecoveryFailed(_logger, Id, reason, ex);
+            }
+            Failure = reason;
         }
         finally
         {

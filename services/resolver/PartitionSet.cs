@@ -21,6 +21,7 @@ public sealed class PartitionSet : IHostedService, IDisposable
         IOptions<StorageOptions> storage,
         IPartitionStore store,
         FlagSource flags,
+        TimeProvider time,
         IMeterFactory meters,
         ILogger<PartitionSet> logger)
     {
@@ -28,7 +29,7 @@ public sealed class PartitionSet : IHostedService, IDisposable
         _partitions = new Partition[mesh.Value.Partitions];
         for (var i = 0; i < _partitions.Length; i++)
         {
-            _partitions[i] = new Partition(i, options.Value, storage.Value, store, () => flags.Current, logger);
+            _partitions[i] = new Partition(i, options.Value, storage.Value, store, () => flags.Current, time, logger);
         }
         FeedSubscriberCapacity = options.Value.FeedSubscriberCapacity;
 
