@@ -2,7 +2,7 @@ using Veltrix.Gateway;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(ServicePorts.Gateway);
 builder.AddGateway();
 
 var app = builder.Build();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -21,8 +23,22 @@ public static class Extensions
     /// HTTP/1.1 and h2c on one port) and on <see cref="VeltrixHostOptions.HttpPort"/> (HTTP/1.1, for
     /// scrapers and probes), gRPC with size limits and no detailed errors, health checks, JSON logs.
     /// </summary>
-    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    /// <param name="builder">The host being built.</param>
+    /// <param name="ports">This service's ports when configuration names none (the launcher's layout).</param>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, ServicePorts? ports = null)
     {
+        if (ports is { } p)
+        {
+            // Lowest precedence: any configuration source, environment or argument overrides them.
+            builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+            {
+                InitialData =
+                [
+                    new(VeltrixHostOptions.Section + ":GrpcPort", p.Grpc.ToString(CultureInfo.InvariantCulture)),
+                    new(VeltrixHostOptions.Section + ":HttpPort", p.Http.ToString(CultureInfo.InvariantCulture)),
+                ],
+            });
+        }
         builder.Services.AddOptions<VeltrixHostOptions>()
             .BindConfiguration(VeltrixHostOptions.Section)
             .ValidateOnStart();

@@ -143,7 +143,9 @@ public sealed class RedisPartitionStore : IPartitionStore
         var timeoutMs = (int)options.CommandTimeout.TotalMilliseconds;
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ConnectTimeout = timeoutMs;
+        // Connecting may take longer than a command on a loaded machine; with fail-fast backlog a
+        // connect cut short would fail the first commands at once.
+        configuration.ConnectTimeout = Math.Max(timeoutMs, 5_000);
         configuration.SyncTimeout = timeoutMs;
         configuration.AsyncTimeout = timeoutMs;
     }

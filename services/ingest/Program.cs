@@ -2,7 +2,7 @@ using Veltrix.Ingest;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(ServicePorts.Ingest);
 builder.AddIngest();
 
 var app = builder.Build();

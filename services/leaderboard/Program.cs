@@ -2,7 +2,7 @@ using Veltrix.Leaderboard;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(ServicePorts.Leaderboard);
 builder.AddLeaderboard();
 
 var app = builder.Build();

@@ -2,7 +2,7 @@ using Veltrix.Resolver;
 using Veltrix.ServiceDefaults;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(ServicePorts.Resolver);
 builder.AddResolver();
 
 var app = builder.Build();

@@ -2,7 +2,7 @@ using Veltrix.ServiceDefaults;
 using Veltrix.SpawnTimer;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(ServicePorts.SpawnTimer);
 builder.AddSpawnTimer();
 
 var app = builder.Build();
