@@ -1,0 +1,94 @@
+using BenchmarkDotNet.Attributes;
+using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.V1;
+using Veltrix.Contracts;
+using Veltrix.Domain;
+using Veltrix.Resolver;
+
+namespace Veltrix.Benchmarks;
+
+/// <summary>
+/// The partition loop's apply step, in memory: one batch of 256 moves by 256 players of one world,
+/// through <see cref="ApplyWork.ApplyInputs"/> (validation, rules, results). Events/s = 256 / mean.
+/// </summary>
+[MemoryDiagnoser]
+[InvocationCount(Batches)]
+public class ApplyBenchmarks
+{
+    private const int Players = 256;
+    private const int Batches = 2_000;
+    private const long T0 = 1_700_000_000_000;
+    private readonly List<ApplyBatch> _batches = [];
+    private readonly ApplyBatch _join = new();
+    private PartitionState _state = null!;
+    private int _next;
+
+    // Each iteration starts from freshly joined players, so every measured batch is accepted moves
+    // (seq 2, 3, ...), never the cheaper duplicate path.
+    [IterationSetup]
+    public void FreshPartition()
+    {
+        _state = new PartitionState(0, new ResolverOptions());
+        ApplyWork.ApplyInputs(_state, _join, reply: null);
+        _next = 0;
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var join = _join;
+        for (var i = 0; i < Players; i++)
+        {
+            join.Events.Add(new StampedEvent
+            {
+                StampMs = T0,
+                Event = new Event { WorldId = "bench", PlayerId = $"player-{i}", Seq = 1, ClientTimeMs = T0, Join = new Join() },
+            });
+        }
+        FreshPartition();
+
+        for (var k = 0; k < Batches; k++)
+        {
+            var batch = new ApplyBatch();
+            var t = T0 + ((k + 1) * 100L);
+            for (var i = 0; i < Players; i++)
+            {
+                var p = _state.FindWorld("bench")!.FindPlayer($"player-{i}")!;
+                batch.Events.Add(new StampedEvent
+                {
+                    StampMs = t,
+                    Event = new Event
+                    {
+                        WorldId = "bench",
+                        PlayerId = p.Id,
+                        Seq = (ulong)k + 2,
+                        ClientTimeMs = t,
+                        Move = new Move { X = p.X, Y = p.Y },
+                    },
+                });
+            }
+            _batches.Add(batch);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Players)]
+    public int ApplyBatchOf256Moves()
+    {
+        var reply = new ApplyReply();
+        ApplyWork.ApplyInputs(_state, _batches[_next++], reply);
+        return reply.Results.Count;
+    }
+
+    [Benchmark(OperationsPerInvoke = Players)]
+    public int ValidateOnly()
+    {
+        var batch = _batches[_next++ % Batches];
+        var ok = 0;
+        foreach (var stamped in batch.Events)
+        {
+            var e = stamped.Event.ToGameEvent();
+            ok += EventValidator.Validate(in e).IsAccepted ? 1 : 0;
+        }
+        return ok;
+    }
+}

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Veltrix.Benchmarks.ApplyBenchmarks).Assembly).Run(args);
