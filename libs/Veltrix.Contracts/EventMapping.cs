@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Veltrix.Contracts.V1;
 using Veltrix.Domain;
 using DomainOutcome = Veltrix.Domain.Outcome;
@@ -26,6 +27,25 @@ public static class EventMapping
 
     public static WireOutcome ToWire(this DomainOutcome outcome) => (WireOutcome)(int)outcome;
 
-    public static EventResult ToResult(this Verdict verdict) =>
-        new() { Outcome = verdict.Outcome.ToWire(), Reason = verdict.Reason };
+    /// <summary>
+    /// The wire result for a verdict. Verdicts come from a small fixed set of outcomes and constant
+    /// reasons, so results are shared instances, not one allocation per event: callers add them to
+    /// replies and must never mutate them.
+    /// </summary>
+    public static EventResult ToResult(this Verdict verdict)
+    {
+        var byReason = SharedResults[(int)verdict.Outcome & 7];
+        if (byReason.TryGetValue(verdict.Reason, out var shared))
+        {
+            return shared;
+        }
+        var result = new EventResult { Outcome = verdict.Outcome.ToWire(), Reason = verdict.Reason };
+        // Bounded: reasons are constants, but a cache must not grow with whatever it is handed.
+        return byReason.Count < MaxSharedPerOutcome ? byReason.GetOrAdd(verdict.Reason, result) : result;
+    }
+
+    private const int MaxSharedPerOutcome = 64;
+
+    private static readonly ConcurrentDictionary<string, EventResult>[] SharedResults =
+        [new(), new(), new(), new(), new(), new(), new(), new()];
 }

@@ -41,6 +41,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
     protected override ApplyReply Execute(PartitionState state)
     {
         var reply = new ApplyReply();
+        reply.Results.Capacity = batch.Events.Count;
         ApplyInputs(state, batch, reply);
         state.RecordInput(batch);
         return reply;
