@@ -98,13 +98,38 @@ internal static class EmbeddedFormat
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], crc.GetCurrentHashAsUInt32());
     }
 
-    /// <summary>Whether <paramref name="file"/> is a complete, undamaged snapshot taken at <paramref name="position"/>.</summary>
-    public static bool IsValidSnapshot(ReadOnlySpan<byte> file, long position) =>
-        file.Length >= SnapshotHeaderSize
-        && BinaryPrimitives.ReadUInt32LittleEndian(file) == SnapshotMagic
-        && BinaryPrimitives.ReadInt64LittleEndian(file[8..]) == position
-        && BinaryPrimitives.ReadInt64LittleEndian(file[16..]) == file.Length - SnapshotHeaderSize
-        && Crc32.HashToUInt32(file[8..]) == BinaryPrimitives.ReadUInt32LittleEndian(file[4..]);
+    /// <summary>
+    /// What is wrong with <paramref name="file"/> as the snapshot taken at <paramref name="position"/>, or null when
+    /// it is complete and undamaged.
+    /// </summary>
+    public static string? SnapshotDamage(ReadOnlySpan<byte> file, long position)
+    {
+        if (file.Length < SnapshotHeaderSize)
+        {
+            return $"the file is {file.Length} bytes, shorter than the snapshot header";
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(file) != SnapshotMagic)
+        {
+            return "the file does not start with the snapshot magic number";
+        }
+
+        var stored = BinaryPrimitives.ReadUInt32LittleEndian(file[4..]);
+        var actual = Crc32.HashToUInt32(file[8..]);
+        if (actual != stored)
+        {
+            return $"snapshot CRC mismatch (stored {stored}, computed {actual})";
+        }
+
+        var length = BinaryPrimitives.ReadInt64LittleEndian(file[16..]);
+        if (length != file.Length - SnapshotHeaderSize)
+        {
+            return $"the header says {length} bytes of state, the file holds {file.Length - SnapshotHeaderSize}";
+        }
+
+        var recorded = BinaryPrimitives.ReadInt64LittleEndian(file[8..]);
+        return recorded == position ? null : $"the file holds the snapshot taken at position {recorded}";
+    }
 
     public static void WriteEpoch(Span<byte> file, long epoch)
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Veltrix.Storage;
@@ -10,6 +11,15 @@ namespace Veltrix.Storage;
 /// records (<see cref="EmbeddedRecordHeader"/>), snapshots <c>snap-{position:D20}.bin</c>, the owner's epoch
 /// in <c>epoch</c>, and <c>lock</c>, held exclusively while this log is open so that no other process writes
 /// the partition.
+/// <para>
+/// Concurrency: appends and trims come from one caller (the partition loop) and hold <see cref="_sync"/> while
+/// they write. What readers need is published for them without a lock: the segment list and the snapshot list
+/// are immutable arrays replaced under the lock (a roll or a trim copies a short array; an append copies
+/// nothing), <see cref="NextPosition"/> is a field written after the entries it covers, and each segment's
+/// sparse index is published entry by entry (<see cref="EmbeddedSegment"/>). Snapshot writes take
+/// <see cref="_snapshotSync"/> for the file work and <see cref="_sync"/> only to publish the new list, so a
+/// snapshot of any size never holds up an append. Lock order: <see cref="_snapshotSync"/>, then <see cref="_sync"/>.
+/// </para>
 /// </summary>
 internal sealed class EmbeddedPartitionLog : IPartitionLog
 {
@@ -19,9 +29,6 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     // costs far more than the copy.
     private const int StagingBytes = 1 << 20;
 
-    // A snapshot can be damaged on disk; keeping the one before it (and the log back to it) leaves a way back.
-    private const int SnapshotsKept = 2;
-
     // Chunks the read path loads and hands out slices of; under the 85 KB large-object threshold, so a
     // replay does not feed the gen2 heap.
     private const int ReadChunkBytes = 64 * 1024;
@@ -29,31 +36,43 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     private readonly EmbeddedPartitionStore _store;
     private readonly string _directory;
     private readonly long _segmentBytes;
-    private readonly List<EmbeddedSegment> _segments;
-    private readonly List<long> _snapshots;
+    private readonly int _snapshotsKept;
     private readonly Crc32 _crc = new();
 
-    // Guards the handles against a takeover or dispose from another thread while an operation runs; the
-    // partition loop is the only caller otherwise, so it is never contended on the append path.
+    // Guards the handles against a takeover or dispose from another thread while an operation runs, and orders
+    // the publication of the lists below. Appends hold it while they write; anything else holds it only to swap
+    // a list, so an append waits at most for that.
     private readonly Lock _sync = new();
+
+    // Serialises snapshot writers with each other and with a takeover or dispose: a fenced or closed log can
+    // then not be in the middle of writing a snapshot file. Appends never take it.
+    private readonly Lock _snapshotSync = new();
     private readonly SafeFileHandle _lock;
+
+    // Published to lock-free readers (Volatile); replaced, never changed, once published.
+    private EmbeddedSegment[] _segments;
+    private long[] _snapshots;
+    private long _nextPosition;
+
     private SafeFileHandle _active;
     private bool _closed;
     private long _fencedBy = -1;
     private Exception? _fault;
 
     private EmbeddedPartitionLog(
-        EmbeddedPartitionStore store, int partition, long epoch, string directory, long segmentBytes,
-        SafeFileHandle lockFile, List<EmbeddedSegment> segments, List<long> snapshots, SafeFileHandle active)
+        EmbeddedPartitionStore store, int partition, long epoch, string directory, long segmentBytes, int snapshotsKept,
+        SafeFileHandle lockFile, List<EmbeddedSegment> segments, long[] snapshots, SafeFileHandle active)
     {
         _store = store;
         Partition = partition;
         Epoch = epoch;
         _directory = directory;
         _segmentBytes = segmentBytes;
+        _snapshotsKept = snapshotsKept;
         _lock = lockFile;
-        _segments = segments;
+        _segments = [.. segments];
         _snapshots = snapshots;
+        _nextPosition = segments[^1].NextPosition;
         _active = active;
     }
 
@@ -61,16 +80,16 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
     public long Epoch { get; }
 
-    public long NextPosition => _segments[^1].NextPosition;
+    public long NextPosition => Volatile.Read(ref _nextPosition);
 
-    public long FirstPosition => _segments[0].FirstPosition;
+    public long FirstPosition => Volatile.Read(ref _segments)[0].FirstPosition;
 
     /// <summary>
     /// Recovers the log in <paramref name="directory"/> (see <see cref="EmbeddedRecovery"/>). Takes ownership
     /// of <paramref name="lockFile"/>, which the caller holds exclusively.
     /// </summary>
     internal static EmbeddedPartitionLog Open(
-        EmbeddedPartitionStore store, int partition, long epoch, string directory, long segmentBytes, SafeFileHandle lockFile)
+        EmbeddedPartitionStore store, int partition, long epoch, string directory, long segmentBytes, int snapshotsKept, SafeFileHandle lockFile)
     {
         var segments = new List<EmbeddedSegment>();
         var snapshots = new List<long>();
@@ -116,7 +135,8 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             }
 
             segments.Add(new EmbeddedSegment(path, 1));
-            return new EmbeddedPartitionLog(store, partition, epoch, directory, segmentBytes, lockFile, segments, snapshots, handle);
+            var kept = KeepSnapshots(directory, snapshots, 1, snapshotsKept);
+            return new EmbeddedPartitionLog(store, partition, epoch, directory, segmentBytes, snapshotsKept, lockFile, segments, kept, handle);
         }
 
         for (var i = 0; i < segments.Count; i++)
@@ -151,8 +171,34 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
                 $"snapshot {newestSnapshot} is ahead of the end of the log");
         }
 
+        var retained = KeepSnapshots(directory, snapshots, segments[0].FirstPosition, snapshotsKept);
         var active = File.OpenHandle(segments[^1].Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        return new EmbeddedPartitionLog(store, partition, epoch, directory, segmentBytes, lockFile, segments, snapshots, active);
+        return new EmbeddedPartitionLog(store, partition, epoch, directory, segmentBytes, snapshotsKept, lockFile, segments, retained, active);
+    }
+
+    /// <summary>
+    /// Applies the retention rules to the snapshot files found on opening: a crash between a trim's or a
+    /// thinning's bookkeeping and its deletions, or a lower <c>SnapshotsKept</c> than before, can leave files
+    /// the rules would have removed. Ones before the log's first position cannot be rolled forward.
+    /// </summary>
+    private static long[] KeepSnapshots(string directory, List<long> snapshots, long firstPosition, int kept)
+    {
+        var stale = 0;
+        while (stale < snapshots.Count && snapshots[stale] < firstPosition)
+        {
+            File.Delete(Path.Combine(directory, EmbeddedFormat.SnapshotName(snapshots[stale])));
+            stale++;
+        }
+
+        snapshots.RemoveRange(0, stale);
+        while (snapshots.Count > kept)
+        {
+            var drop = SnapshotHistory.PickToDrop(CollectionsMarshal.AsSpan(snapshots));
+            File.Delete(Path.Combine(directory, EmbeddedFormat.SnapshotName(snapshots[drop])));
+            snapshots.RemoveAt(drop);
+        }
+
+        return [.. snapshots];
     }
 
     /// <summary>
@@ -175,16 +221,22 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
         }
     }
 
+    /// <remarks>
+    /// Takes no lock: the end is read first, then the segment list, which a roll publishes before any entry goes
+    /// into the new segment, so the list covers every position before the end.
+    /// </remarks>
     public IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_closed && _fencedBy < 0, this);
-        if (fromPosition < FirstPosition || fromPosition > NextPosition)
+        var end = Volatile.Read(ref _nextPosition);
+        var segments = Volatile.Read(ref _segments);
+        if (fromPosition < segments[0].FirstPosition || fromPosition > end)
         {
             throw new ArgumentOutOfRangeException(nameof(fromPosition), fromPosition,
-                $"partition {Partition} holds positions {FirstPosition} to {NextPosition - 1}");
+                $"partition {Partition} holds positions {segments[0].FirstPosition} to {end - 1}");
         }
 
-        return Read(_segments.ToArray(), fromPosition, NextPosition, cancellationToken);
+        return Read(segments, fromPosition, end, cancellationToken);
     }
 
     public ValueTask WriteSnapshotAsync(long position, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
@@ -201,35 +253,51 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
         }
     }
 
-    public async ValueTask<Snapshot?> ReadLatestSnapshotAsync(CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<long>> ListSnapshotsAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_closed && _fencedBy < 0, this);
-        for (var i = _snapshots.Count - 1; i >= 0; i--)
-        {
-            var position = _snapshots[i];
-            byte[] file;
-            try
-            {
-                file = await File.ReadAllBytesAsync(Path.Combine(_directory, EmbeddedFormat.SnapshotName(position)), cancellationToken);
-            }
-            catch (FileNotFoundException)
-            {
-                continue;
-            }
+        cancellationToken.ThrowIfCancellationRequested();
 
-            if (EmbeddedFormat.IsValidSnapshot(file, position))
-            {
-                return new Snapshot(position, file.AsMemory(EmbeddedFormat.SnapshotHeaderSize));
-            }
+        // The published array is never changed, so handing out a read-only view of it is safe.
+        return ValueTask.FromResult<IReadOnlyList<long>>(Array.AsReadOnly(Volatile.Read(ref _snapshots)));
+    }
+
+    public async ValueTask<Snapshot?> ReadSnapshotAsync(long position, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closed && _fencedBy < 0, this);
+        if (Array.BinarySearch(Volatile.Read(ref _snapshots), position) < 0)
+        {
+            return null;
         }
 
-        return null;
+        var path = Path.Combine(_directory, EmbeddedFormat.SnapshotName(position));
+        byte[] file;
+        try
+        {
+            file = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            // Dropped by retention or a trim after the list was read.
+            return null;
+        }
+
+        var damage = EmbeddedFormat.SnapshotDamage(file, position);
+        return damage is null
+            ? new Snapshot(position, file.AsMemory(EmbeddedFormat.SnapshotHeaderSize))
+            : throw new LogCorruptedException(Partition, position, $"snapshot file {path}", damage);
+    }
+
+    public ValueTask<Snapshot?> ReadLatestSnapshotAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closed && _fencedBy < 0, this);
+        return SnapshotHistory.ReadLatestAsync(this, cancellationToken);
     }
 
     /// <summary>
-    /// Deletes whole segments whose entries all lie before <paramref name="beforePosition"/>, and never one
-    /// the older kept snapshot still needs, so that falling back to it (when the newest is damaged) still finds
-    /// its log. The contract allows keeping more than asked: it promises entries from the position on.
+    /// Deletes whole segments whose entries all lie before <paramref name="beforePosition"/>, then every snapshot
+    /// before the first segment that stays. The contract allows keeping more than asked: it promises entries from
+    /// the position on.
     /// </summary>
     public ValueTask TrimAsync(long beforePosition, CancellationToken cancellationToken)
     {
@@ -247,9 +315,12 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
     public ValueTask DisposeAsync()
     {
-        lock (_sync)
+        lock (_snapshotSync)
         {
-            Close();
+            lock (_sync)
+            {
+                Close();
+            }
         }
 
         _store.Forget(this);
@@ -259,12 +330,16 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     /// <summary>A newer owner in this process took the partition: stop writing and let go of the files.</summary>
     internal void Fence(long ownerEpoch)
     {
-        lock (_sync)
+        // Waits for a snapshot write in progress: once fenced, no file of this owner's appears in the folder.
+        lock (_snapshotSync)
         {
-            if (!_closed)
+            lock (_sync)
             {
-                _fencedBy = ownerEpoch;
-                Close();
+                if (!_closed)
+                {
+                    _fencedBy = ownerEpoch;
+                    Close();
+                }
             }
         }
     }
@@ -321,6 +396,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
             segment.Length = offset;
             segment.NextPosition += count;
+            Volatile.Write(ref _nextPosition, segment.NextPosition);
         }
     }
 
@@ -375,7 +451,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
         var segment = new EmbeddedSegment(path, first);
         _active.Dispose();
         _active = handle;
-        _segments.Add(segment);
+        Volatile.Write(ref _segments, [.. _segments, segment]);
 
         // The new file's name must be durable before the first entry acknowledged in it.
         EmbeddedFiles.FlushDirectory(_directory);
@@ -395,10 +471,16 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
         }
     }
 
+    /// <summary>
+    /// Writes the file outside <see cref="_sync"/> (an append can run meanwhile), then publishes the new list and
+    /// applies retention under it, and deletes what retention dropped after it. A trim that ran meanwhile and
+    /// moved the first position past this one wins: the file is removed again and the write refused.
+    /// </summary>
     private void WriteSnapshot(long position, ReadOnlySpan<byte> state)
     {
-        lock (_sync)
+        lock (_snapshotSync)
         {
+            // Fencing and closing take _snapshotSync too, so this check holds until the write is done.
             ThrowIfCannotWrite();
             if (position < FirstPosition || position > NextPosition)
             {
@@ -408,28 +490,78 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
             Span<byte> header = stackalloc byte[EmbeddedFormat.SnapshotHeaderSize];
             EmbeddedFormat.WriteSnapshotHeader(header, position, state);
-            EmbeddedFiles.ReplaceDurably(_directory, EmbeddedFormat.SnapshotName(position), header, state);
+            var name = EmbeddedFormat.SnapshotName(position);
+            EmbeddedFiles.ReplaceDurably(_directory, name, header, state);
 
-            var index = _snapshots.BinarySearch(position);
-            if (index < 0)
+            bool trimmed;
+            long dropped = 0;
+            lock (_sync)
             {
-                _snapshots.Insert(~index, position);
+                trimmed = position < FirstPosition;
+                if (!trimmed)
+                {
+                    dropped = Publish(position);
+                }
             }
 
-            while (_snapshots.Count > SnapshotsKept)
+            if (trimmed)
             {
-                File.Delete(Path.Combine(_directory, EmbeddedFormat.SnapshotName(_snapshots[0])));
-                _snapshots.RemoveAt(0);
+                File.Delete(Path.Combine(_directory, name));
+                throw new ArgumentOutOfRangeException(nameof(position), position,
+                    $"partition {Partition} was trimmed to {FirstPosition} while the snapshot at {position} was written");
+            }
+
+            if (dropped > 0)
+            {
+                // Possibly the snapshot just written, when it landed in the densest spot. Not flushed: a deletion
+                // that a crash undoes leaves one snapshot too many, which opening drops again.
+                File.Delete(Path.Combine(_directory, EmbeddedFormat.SnapshotName(dropped)));
             }
         }
     }
 
+    /// <summary>
+    /// Publishes the snapshot list with <paramref name="position"/> in it and, when that makes one too many, without
+    /// the one retention drops; returns the dropped position or 0. Under <see cref="_sync"/>.
+    /// </summary>
+    private long Publish(long position)
+    {
+        var current = _snapshots;
+        var at = Array.BinarySearch(current, position);
+        if (at >= 0)
+        {
+            return 0;
+        }
+
+        at = ~at;
+        var next = new long[current.Length + 1];
+        current.AsSpan(0, at).CopyTo(next);
+        next[at] = position;
+        current.AsSpan(at).CopyTo(next.AsSpan(at + 1));
+        if (next.Length <= _snapshotsKept)
+        {
+            Volatile.Write(ref _snapshots, next);
+            return 0;
+        }
+
+        var drop = SnapshotHistory.PickToDrop(next);
+        var dropped = next[drop];
+        Volatile.Write(ref _snapshots, [.. next.AsSpan(0, drop), .. next.AsSpan(drop + 1)]);
+        return dropped;
+    }
+
+    /// <summary>
+    /// Publishes the shorter lists first and deletes after, so a reader that finds a file gone can tell a trim from
+    /// damage by the first position. Snapshots go before segments, oldest segment first, each deletion durable
+    /// before the next: a crash leaves a suffix of the segments and no snapshot without its log.
+    /// </summary>
     private void Trim(long beforePosition)
     {
         lock (_sync)
         {
             ThrowIfCannotWrite();
-            var newest = _snapshots.Count > 0 ? _snapshots[^1] : 1;
+            var snapshots = _snapshots;
+            var newest = snapshots.Length > 0 ? snapshots[^1] : 1;
             if (beforePosition > newest)
             {
                 throw new ArgumentException(
@@ -437,15 +569,36 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
                     nameof(beforePosition));
             }
 
-            var keepFrom = _snapshots.Count > 0 ? Math.Min(beforePosition, _snapshots[0]) : beforePosition;
-            while (_segments.Count > 1 && _segments[1].FirstPosition <= keepFrom)
+            var segments = _segments;
+            var cut = 0;
+            while (cut < segments.Length - 1 && segments[cut + 1].FirstPosition <= beforePosition)
             {
-                File.Delete(_segments[0].Path);
+                cut++;
+            }
 
-                // Oldest first, each deletion durable before the next: a crash cannot bring back an old segment
-                // with a gap after it.
+            if (cut == 0)
+            {
+                return;
+            }
+
+            var first = segments[cut].FirstPosition;
+            var stale = 0;
+            while (stale < snapshots.Length && snapshots[stale] < first)
+            {
+                stale++;
+            }
+
+            Volatile.Write(ref _snapshots, snapshots[stale..]);
+            Volatile.Write(ref _segments, segments[cut..]);
+            for (var i = 0; i < stale; i++)
+            {
+                File.Delete(Path.Combine(_directory, EmbeddedFormat.SnapshotName(snapshots[i])));
+            }
+
+            for (var i = 0; i < cut; i++)
+            {
+                File.Delete(segments[i].Path);
                 EmbeddedFiles.FlushDirectory(_directory);
-                _segments.RemoveAt(0);
             }
         }
     }
@@ -464,7 +617,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             var segment = segments[s];
             var limit = s + 1 < segments.Length ? Math.Min(end, segments[s + 1].FirstPosition) : end;
             var (current, offset) = segment.Seek(position);
-            using var handle = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var handle = OpenForRead(segment, position);
             var chunk = new ReadChunk(handle);
             for (; current < limit; current++)
             {
@@ -499,6 +652,24 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             }
 
             position = limit;
+        }
+    }
+
+    private SafeFileHandle OpenForRead(EmbeddedSegment segment, long position)
+    {
+        try
+        {
+            return File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException) when (segment.FirstPosition < FirstPosition)
+        {
+            // A trim publishes the new first position before it deletes files.
+            throw new InvalidOperationException(
+                $"partition {Partition}: entries from {position} were trimmed (the log now starts at {FirstPosition}) while they were read");
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new LogCorruptedException(Partition, position, segment.Path, $"the segment file is gone: {e.Message}");
         }
     }
 

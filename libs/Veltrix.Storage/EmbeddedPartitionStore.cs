@@ -14,6 +14,7 @@ public sealed class EmbeddedPartitionStore : IPartitionStore
 {
     private readonly string _root;
     private readonly long _segmentBytes;
+    private readonly int _snapshotsKept;
     private readonly Dictionary<int, EmbeddedPartitionLog> _open = [];
     private bool _disposed;
 
@@ -22,8 +23,10 @@ public sealed class EmbeddedPartitionStore : IPartitionStore
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DataFolder);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SnapshotsKept, SnapshotHistory.MinimumKept);
         _root = Path.GetFullPath(options.DataFolder);
         _segmentBytes = options.SegmentBytes;
+        _snapshotsKept = options.SnapshotsKept;
     }
 
     /// <summary>The folder that holds <paramref name="partition"/>'s log, snapshots, epoch and lock file.</summary>
@@ -120,7 +123,7 @@ public sealed class EmbeddedPartitionStore : IPartitionStore
                 EmbeddedFiles.ReplaceDurably(directory, EmbeddedFormat.EpochFileName, record, []);
             }
 
-            var log = EmbeddedPartitionLog.Open(this, partition, epoch, directory, _segmentBytes, lockFile);
+            var log = EmbeddedPartitionLog.Open(this, partition, epoch, directory, _segmentBytes, _snapshotsKept, lockFile);
             lock (_open)
             {
                 if (!_disposed)

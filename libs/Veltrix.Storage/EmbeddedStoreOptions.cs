@@ -11,4 +11,10 @@ public sealed record EmbeddedStoreOptions
     /// segments, so this is also the granularity of trimming.
     /// </summary>
     public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Snapshots each partition holds at most, spread over its retained log (see <see cref="IPartitionLog"/>);
+    /// at least 2.
+    /// </summary>
+    public int SnapshotsKept { get; set; } = SnapshotHistory.DefaultKept;
 }

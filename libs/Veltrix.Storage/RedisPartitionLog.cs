@@ -10,19 +10,27 @@ namespace Veltrix.Storage;
 /// first. <see cref="NextPosition"/> moves only when Redis confirms an append; a call whose outcome is unknown
 /// (timeout, lost connection, cancellation) leaves it where it was, and the append script's position check then
 /// refuses the next append if the unknown one did land, so the log never gets a gap or a duplicate.
+/// Snapshot writes and all reads may run beside appends and trims (see <see cref="IPartitionLog"/>): each Redis
+/// call is atomic, the positions are published through volatile fields, and the CRC state of appends is not
+/// shared with anything else.
 /// </summary>
 internal sealed class RedisPartitionLog : IPartitionLog
 {
     private static readonly RedisValue DataField = "d";
     private static readonly RedisValue CrcField = "c";
-    private static readonly RedisValue StreamEnd = "+";
     private static readonly RedisValue[] SnapshotFields = ["p", "s", "c"];
 
     private readonly RedisPartitionStore _store;
     private readonly RedisPartitionKeys _keys;
 
-    // Used by appends and snapshots only; a read in progress has its own, so the two may interleave.
-    private readonly Crc32 _writeCrc = new();
+    // Used by appends only: snapshot writes and reads may run beside them and bring their own.
+    private readonly Crc32 _appendCrc = new();
+    private long _nextPosition;
+    private long _firstPosition;
+
+    // The highest position a trim of this log was asked to drop entries before, set before the trim is sent: a
+    // read that finds entries gone below it lost a race with that trim rather than finding damage.
+    private long _trimFloor;
     private bool _disposed;
 
     public RedisPartitionLog(RedisPartitionStore store, RedisPartitionKeys keys, int partition, long epoch, long firstPosition, long nextPosition)
@@ -31,17 +39,17 @@ internal sealed class RedisPartitionLog : IPartitionLog
         _keys = keys;
         Partition = partition;
         Epoch = epoch;
-        FirstPosition = firstPosition;
-        NextPosition = nextPosition;
+        _firstPosition = firstPosition;
+        _nextPosition = nextPosition;
     }
 
     public int Partition { get; }
 
     public long Epoch { get; }
 
-    public long NextPosition { get; private set; }
+    public long NextPosition => Volatile.Read(ref _nextPosition);
 
-    public long FirstPosition { get; private set; }
+    public long FirstPosition => Volatile.Read(ref _firstPosition);
 
     public async ValueTask AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> entries, CancellationToken cancellationToken)
     {
@@ -85,7 +93,7 @@ internal sealed class RedisPartitionLog : IPartitionLog
             var data = buffer.AsMemory(offset, source.Length);
             source.CopyTo(data.Span);
             args[2 + (2 * i)] = (ReadOnlyMemory<byte>)data;
-            args[3 + (2 * i)] = Checksum(_writeCrc, first + i, data.Span);
+            args[3 + (2 * i)] = Checksum(_appendCrc, first + i, data.Span);
             offset += source.Length;
         }
 
@@ -97,7 +105,7 @@ internal sealed class RedisPartitionLog : IPartitionLog
         var value = (long)result[1];
         if (status == RedisScripts.Ok)
         {
-            NextPosition = value;
+            Volatile.Write(ref _nextPosition, value);
             return;
         }
 
@@ -121,13 +129,20 @@ internal sealed class RedisPartitionLog : IPartitionLog
     public IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var end = NextPosition;
         if (fromPosition < FirstPosition)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(fromPosition), fromPosition, $"partition {Partition}: entries before {FirstPosition} were trimmed.");
         }
 
-        return ReadPagesAsync(fromPosition, cancellationToken);
+        if (fromPosition > end)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(fromPosition), fromPosition, $"partition {Partition}: the log ends before {end}.");
+        }
+
+        return ReadPagesAsync(fromPosition, end, cancellationToken);
     }
 
     public async ValueTask WriteSnapshotAsync(long position, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
@@ -136,7 +151,7 @@ internal sealed class RedisPartitionLog : IPartitionLog
         cancellationToken.ThrowIfCancellationRequested();
 
         // A snapshot before the trimmed head could not be rolled forward; one past the end describes entries that
-        // do not exist.
+        // do not exist. The script checks again against the stream itself, atomically with the write.
         if (position < FirstPosition || position > NextPosition)
         {
             throw new ArgumentOutOfRangeException(
@@ -144,34 +159,79 @@ internal sealed class RedisPartitionLog : IPartitionLog
         }
 
         var copy = state.ToArray();
-        var crc = Checksum(_writeCrc, position, copy);
+        var crc = Checksum(new Crc32(), position, copy);
         var result = await _store.CallAsync(
-            _store.Database.ScriptEvaluateAsync(RedisScripts.WriteSnapshot, _keys.EpochSnapshots, [Epoch, position, copy, crc]),
+            _store.Database.ScriptEvaluateAsync(
+                RedisScripts.WriteSnapshot,
+                [_keys.Epoch, _keys.Snapshots, _keys.Log, _keys.Snapshot(position)],
+                [Epoch, position, copy, crc, _store.Options.SnapshotsKept, _keys.SnapshotPrefix]),
             cancellationToken).ConfigureAwait(false);
 
-        if ((long)result[0] == RedisScripts.Fenced)
+        var status = (long)result[0];
+        if (status == RedisScripts.Fenced)
         {
             throw new FencedException(Partition, Epoch, (long)result[1]);
         }
+
+        if (status == RedisScripts.Refused)
+        {
+            var (first, next) = ((long)result[1], (long)result[2]);
+            throw new ArgumentOutOfRangeException(
+                nameof(position), position, $"partition {Partition}: a snapshot must lie between {first} and {next}, where the log is now.");
+        }
     }
 
-    public async ValueTask<Snapshot?> ReadLatestSnapshotAsync(CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<long>> ListSnapshotsAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var (newest, newestPosition, why) = await ReadSnapshotAsync(_keys.Snapshot, cancellationToken).ConfigureAwait(false);
-        if (newest is not null || why is null)
+        var members = await _store.CallAsync(
+            _store.Database.SortedSetRangeByRankAsync(_keys.Snapshots, 0, -1, Order.Ascending),
+            cancellationToken).ConfigureAwait(false);
+
+        var positions = new long[members.Length];
+        for (var i = 0; i < members.Length; i++)
         {
-            return newest;
+            if (!members[i].TryParse(out positions[i]))
+            {
+                throw new LogCorruptedException(
+                    Partition, 0, RedisPartitionKeys.Describe(_keys.Snapshots), $"member '{members[i]}' is not a snapshot position");
+            }
         }
 
-        // The newest is damaged. The previous one still rebuilds the state if the log was not trimmed past it.
-        var (previous, _, _) = await ReadSnapshotAsync(_keys.PreviousSnapshot, cancellationToken).ConfigureAwait(false);
-        if (previous is not null && previous.Position >= FirstPosition)
+        return positions;
+    }
+
+    public async ValueTask<Snapshot?> ReadSnapshotAsync(long position, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var key = _keys.Snapshot(position);
+        var fields = await _store.CallAsync(_store.Database.HashGetAsync(key, SnapshotFields), cancellationToken).ConfigureAwait(false);
+        if (fields[0].IsNull && fields[1].IsNull && fields[2].IsNull)
         {
-            return previous;
+            return null;
         }
 
-        throw new LogCorruptedException(Partition, newestPosition, RedisPartitionKeys.Describe(_keys.Snapshot), why);
+        if (!fields[0].TryParse(out long stored) || fields[1].IsNull || !fields[2].TryParse(out long storedCrc))
+        {
+            throw SnapshotCorrupt(position, key, "the snapshot lacks its position, state or CRC field");
+        }
+
+        if (stored != position)
+        {
+            throw SnapshotCorrupt(position, key, $"the hash holds the snapshot taken at position {stored}");
+        }
+
+        ReadOnlyMemory<byte> state = fields[1];
+        var actual = Checksum(new Crc32(), position, state.Span);
+        return actual == storedCrc
+            ? new Snapshot(position, state)
+            : throw SnapshotCorrupt(position, key, $"snapshot CRC mismatch (stored {storedCrc}, computed {actual})");
+    }
+
+    public ValueTask<Snapshot?> ReadLatestSnapshotAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return SnapshotHistory.ReadLatestAsync(this, cancellationToken);
     }
 
     public async ValueTask TrimAsync(long beforePosition, CancellationToken cancellationToken)
@@ -189,8 +249,13 @@ internal sealed class RedisPartitionLog : IPartitionLog
                 $"partition {Partition}: cannot trim before {beforePosition}, past the end of the log ({NextPosition}).", nameof(beforePosition));
         }
 
+        if (beforePosition > Volatile.Read(ref _trimFloor))
+        {
+            Volatile.Write(ref _trimFloor, beforePosition);
+        }
+
         var result = await _store.CallAsync(
-            _store.Database.ScriptEvaluateAsync(RedisScripts.Trim, _keys.EpochSnapshotLog, [Epoch, beforePosition]),
+            _store.Database.ScriptEvaluateAsync(RedisScripts.Trim, _keys.EpochSnapshotsLog, [Epoch, beforePosition, _keys.SnapshotPrefix]),
             cancellationToken).ConfigureAwait(false);
 
         var status = (long)result[0];
@@ -209,7 +274,7 @@ internal sealed class RedisPartitionLog : IPartitionLog
                 nameof(beforePosition));
         }
 
-        FirstPosition = beforePosition;
+        Volatile.Write(ref _firstPosition, beforePosition);
     }
 
     public ValueTask DisposeAsync()
@@ -232,27 +297,37 @@ internal sealed class RedisPartitionLog : IPartitionLog
         return crc.GetCurrentHashAsUInt32();
     }
 
-    private async IAsyncEnumerable<LogEntry> ReadPagesAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<LogEntry> ReadPagesAsync(long fromPosition, long end, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var crc = new Crc32();
         var pageSize = _store.Options.ReadPageSize;
+        var last = StreamId(end - 1);
         var expected = fromPosition;
-        while (true)
+        while (expected < end)
         {
             // Ids are {position}-1, so starting the next page at the next expected id needs no exclusive range.
             var page = await _store.CallAsync(
-                _store.Database.StreamRangeAsync(_keys.Log, StreamId(expected), StreamEnd, pageSize, Order.Ascending),
+                _store.Database.StreamRangeAsync(_keys.Log, StreamId(expected), last, (int)Math.Min(pageSize, end - expected), Order.Ascending),
                 cancellationToken).ConfigureAwait(false);
+
+            // A trim removes the head of the stream only, and each page is read atomically: entries missing at the
+            // start of a page may be a concurrent trim's doing, missing ones inside it never are.
+            if ((page.Length == 0 || !TryParsePosition(page[0].Id.ToString(), out var head) || head != expected)
+                && expected < Volatile.Read(ref _trimFloor))
+            {
+                throw new InvalidOperationException(
+                    $"partition {Partition}: entries from {expected} were trimmed while they were read.");
+            }
+
+            if (page.Length == 0)
+            {
+                throw Corrupt(expected, StreamId(expected).ToString(), $"entries {expected} to {end - 1} are missing from the stream");
+            }
 
             foreach (var entry in page)
             {
                 yield return Verify(entry, expected, crc);
                 expected++;
-            }
-
-            if (page.Length < pageSize)
-            {
-                yield break;
             }
         }
     }
@@ -260,8 +335,7 @@ internal sealed class RedisPartitionLog : IPartitionLog
     private LogEntry Verify(StreamEntry entry, long expected, Crc32 crc)
     {
         var id = entry.Id.ToString();
-        var dash = id.IndexOf('-', StringComparison.Ordinal);
-        if (dash <= 0 || !long.TryParse(id.AsSpan(0, dash), out var position) || id.AsSpan(dash + 1) is not "1")
+        if (!TryParsePosition(id, out var position))
         {
             throw Corrupt(expected, id, $"stream id {id} is not a log position");
         }
@@ -291,24 +365,15 @@ internal sealed class RedisPartitionLog : IPartitionLog
     private LogCorruptedException Corrupt(long position, string id, string why) =>
         new(Partition, position, $"{RedisPartitionKeys.Describe(_keys.Log)} id {id}", why);
 
-    private async Task<(Snapshot? Snapshot, long Position, string? Why)> ReadSnapshotAsync(RedisKey key, CancellationToken cancellationToken)
+    private LogCorruptedException SnapshotCorrupt(long position, RedisKey key, string why) =>
+        new(Partition, position, RedisPartitionKeys.Describe(key), why);
+
+    /// <summary>The log position a stream id <c>{position}-1</c> stands for.</summary>
+    private static bool TryParsePosition(string id, out long position)
     {
-        var fields = await _store.CallAsync(_store.Database.HashGetAsync(key, SnapshotFields), cancellationToken).ConfigureAwait(false);
-        if (fields[0].IsNull && fields[1].IsNull && fields[2].IsNull)
-        {
-            return (null, 0, null);
-        }
-
-        if (!fields[0].TryParse(out long position) || fields[1].IsNull || !fields[2].TryParse(out long storedCrc))
-        {
-            return (null, 0, "the snapshot lacks its position, state or CRC field");
-        }
-
-        ReadOnlyMemory<byte> state = fields[1];
-        var actual = Checksum(new Crc32(), position, state.Span);
-        return actual == storedCrc
-            ? (new Snapshot(position, state), position, null)
-            : (null, position, $"snapshot CRC mismatch (stored {storedCrc}, computed {actual})");
+        var dash = id.IndexOf('-', StringComparison.Ordinal);
+        position = 0;
+        return dash > 0 && long.TryParse(id.AsSpan(0, dash), out position) && id.AsSpan(dash + 1) is "1";
     }
 
     private static RedisValue StreamId(long position) => $"{position}-1";

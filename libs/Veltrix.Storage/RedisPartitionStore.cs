@@ -1,11 +1,14 @@
+using System.Globalization;
 using StackExchange.Redis;
 
 namespace Veltrix.Storage;
 
 /// <summary>
 /// Partitions kept in Redis: per partition a stream <c>{prefix:p:N}:log</c> whose ids are the log positions
-/// (<c>{position}-1</c>), an epoch key <c>{prefix:p:N}:epoch</c>, and snapshot hashes <c>{prefix:p:N}:snap</c>
-/// and <c>{prefix:p:N}:snap:prev</c>. The hash tag keeps one partition in one cluster slot, which its scripts need.
+/// (<c>{position}-1</c>), an epoch key <c>{prefix:p:N}:epoch</c>, one hash per snapshot
+/// <c>{prefix:p:N}:snap:{position}</c> (fields <c>p</c> position, <c>s</c> state, <c>c</c> CRC) and the sorted set
+/// <c>{prefix:p:N}:snaps</c> of the positions held (score and member both the position). The hash tag keeps one
+/// partition in one cluster slot, which its scripts need: they reach snapshot hashes by name from that set.
 /// Durability is Redis' own: an append is durable once acknowledged only by a Redis with <c>appendonly yes</c>
 /// (and <c>appendfsync always</c> where a crash of Redis itself must lose nothing). Connection failures and
 /// timeouts surface as exceptions (<see cref="RedisConnectionException"/>, <see cref="TimeoutException"/>).
@@ -164,6 +167,7 @@ public sealed class RedisPartitionStore : IPartitionStore
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ReadPageSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SnapshotsKept, SnapshotHistory.MinimumKept, nameof(options));
         return options;
     }
 }
@@ -176,27 +180,29 @@ internal sealed class RedisPartitionKeys
         var tag = $"{{{prefix}:p:{partition}}}";
         Log = $"{tag}:log";
         Epoch = $"{tag}:epoch";
-        Snapshot = $"{tag}:snap";
-        PreviousSnapshot = $"{tag}:snap:prev";
+        Snapshots = $"{tag}:snaps";
+        SnapshotPrefix = $"{tag}:snap:";
         LogAndEpoch = [Log, Epoch];
-        EpochSnapshots = [Epoch, Snapshot, PreviousSnapshot];
-        EpochSnapshotLog = [Epoch, Snapshot, Log];
+        EpochSnapshotsLog = [Epoch, Snapshots, Log];
     }
 
     public RedisKey Log { get; }
 
     public RedisKey Epoch { get; }
 
-    public RedisKey Snapshot { get; }
+    /// <summary>The sorted set of the positions of the snapshots held.</summary>
+    public RedisKey Snapshots { get; }
 
-    public RedisKey PreviousSnapshot { get; }
+    /// <summary>What a snapshot hash's name starts with; the position follows. Scripts build names from it.</summary>
+    public string SnapshotPrefix { get; }
 
     // Key arrays are shared between calls: nothing writes to them after construction.
     public RedisKey[] LogAndEpoch { get; }
 
-    public RedisKey[] EpochSnapshots { get; }
+    public RedisKey[] EpochSnapshotsLog { get; }
 
-    public RedisKey[] EpochSnapshotLog { get; }
+    /// <summary>The hash that holds the snapshot taken at <paramref name="position"/>.</summary>
+    public RedisKey Snapshot(long position) => string.Create(CultureInfo.InvariantCulture, $"{SnapshotPrefix}{position}");
 
     public static string Describe(RedisKey key) => $"redis key {key}";
 }

@@ -14,4 +14,10 @@ public sealed record RedisPartitionStoreOptions
 
     /// <summary>Entries fetched per XRANGE while reading, so a long log is never loaded at once.</summary>
     public int ReadPageSize { get; set; } = 512;
+
+    /// <summary>
+    /// Snapshots each partition holds at most, spread over its retained log (see <see cref="IPartitionLog"/>);
+    /// at least 2.
+    /// </summary>
+    public int SnapshotsKept { get; set; } = SnapshotHistory.DefaultKept;
 }

@@ -86,34 +86,85 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: epoch, snapshot, previous snapshot. ARGV: epoch, position, state, CRC. Keeps the newest snapshot as
-    /// the previous one and writes the new one: <c>{Ok, 0}</c> or <c>{Fenced, ownerEpoch}</c>.
+    /// KEYS: epoch, snapshot set, log, the new snapshot's hash. ARGV: epoch, position, state, CRC, snapshots kept,
+    /// snapshot hash name prefix. Writes the snapshot if the caller still owns the partition and the position lies
+    /// in the log (from its first entry to one past its last), then drops interior snapshots while more than kept
+    /// are held, each time the one whose removal leaves the smallest gap (the older on a tie; see
+    /// <see cref="SnapshotHistory.PickToDrop"/>): <c>{Ok, 0}</c>, <c>{Fenced, ownerEpoch}</c> or
+    /// <c>{Refused, firstPosition, nextPosition}</c>. Checking the range here keeps a concurrent trim from leaving
+    /// a snapshot behind the log's head. Dropped hashes are named from the prefix; they share the hash tag.
     /// </summary>
     public const string WriteSnapshot = """
         local owner = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if owner ~= tonumber(ARGV[1]) then
           return {1, owner}
         end
-        if redis.call('EXISTS', KEYS[2]) == 1 then
-          redis.call('RENAME', KEYS[2], KEYS[3])
+        local first, last = 1, 0
+        if redis.call('EXISTS', KEYS[3]) == 1 then
+          local head = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+          if #head > 0 then
+            first = tonumber(string.match(head[1][1], '^(%d+)'))
+            last = tonumber(string.match(redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1][1], '^(%d+)'))
+          else
+            local info = redis.call('XINFO', 'STREAM', KEYS[3])
+            for i = 1, #info, 2 do
+              if info[i] == 'last-generated-id' then
+                last = tonumber(string.match(info[i + 1], '^(%d+)'))
+              end
+            end
+            first = last + 1
+          end
         end
-        redis.call('HSET', KEYS[2], 'p', ARGV[2], 's', ARGV[3], 'c', ARGV[4])
+        local position = tonumber(ARGV[2])
+        if position < first or position > last + 1 then
+          return {2, first, last + 1}
+        end
+        redis.call('HSET', KEYS[4], 'p', ARGV[2], 's', ARGV[3], 'c', ARGV[4])
+        redis.call('ZADD', KEYS[2], position, ARGV[2])
+        local kept = tonumber(ARGV[5])
+        if redis.call('ZCARD', KEYS[2]) > kept then
+          local held = redis.call('ZRANGE', KEYS[2], 0, -1)
+          while #held > kept do
+            local drop, smallest = 2, nil
+            for i = 2, #held - 1 do
+              local gap = tonumber(held[i + 1]) - tonumber(held[i - 1])
+              if smallest == nil or gap < smallest then
+                drop, smallest = i, gap
+              end
+            end
+            redis.call('DEL', ARGV[6] .. held[drop])
+            redis.call('ZREM', KEYS[2], held[drop])
+            table.remove(held, drop)
+          end
+        end
         return {0, 0}
         """;
 
     /// <summary>
-    /// KEYS: epoch, snapshot, log. ARGV: epoch, trim-before position. Drops entries before the position unless
-    /// that passes the newest snapshot: <c>{Ok, removed}</c>, <c>{Fenced, ownerEpoch}</c> or
-    /// <c>{Refused, snapshotPosition or 0}</c>. The check runs here so a snapshot and a trim cannot interleave.
+    /// KEYS: epoch, snapshot set, log. ARGV: epoch, trim-before position, snapshot hash name prefix. Drops entries
+    /// before the position, and every snapshot before it, unless that passes the newest snapshot:
+    /// <c>{Ok, removed}</c>, <c>{Fenced, ownerEpoch}</c> or <c>{Refused, snapshotPosition or 0}</c>. The check runs
+    /// here so a snapshot and a trim cannot interleave.
     /// </summary>
     public const string Trim = """
         local owner = tonumber(redis.call('GET', KEYS[1]) or '-1')
         if owner ~= tonumber(ARGV[1]) then
           return {1, owner}
         end
-        local snapshot = tonumber(redis.call('HGET', KEYS[2], 'p') or '0')
+        local newest = redis.call('ZRANGE', KEYS[2], -1, -1)
+        local snapshot = 0
+        if #newest > 0 then
+          snapshot = tonumber(newest[1])
+        end
         if tonumber(ARGV[2]) > snapshot then
           return {2, snapshot}
+        end
+        local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
+        for i = 1, #stale do
+          redis.call('DEL', ARGV[3] .. stale[i])
+        end
+        if #stale > 0 then
+          redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
         end
         return {0, redis.call('XTRIM', KEYS[3], 'MINID', ARGV[2])}
         """;

@@ -257,9 +257,9 @@ public sealed class EmbeddedPartitionStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Snapshot_ThirdWritten_OnlyNewestTwoKept()
+    public async Task Snapshot_MoreThanKept_FileOfTheDroppedOneDeleted()
     {
-        await using var store = NewStore();
+        await using var store = NewStore(snapshotsKept: 2);
         await using var log = await store.OpenAsync(0, 1, Ct);
         await log.AppendAsync(Payloads(1, 9), Ct);
 
@@ -267,9 +267,54 @@ public sealed class EmbeddedPartitionStoreTests : IDisposable
         await log.WriteSnapshotAsync(5, State("b"), Ct);
         await log.WriteSnapshotAsync(9, State("c"), Ct);
 
-        Assert.Equal(
-            [Path.GetFileName(SnapshotPath(0, 5)), Path.GetFileName(SnapshotPath(0, 9))],
-            Directory.GetFiles(PartitionDirectory(0), "snap-*").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal([SnapshotName(2), SnapshotName(9)], SnapshotFiles(0));
+    }
+
+    [Fact]
+    public async Task Reopen_MoreSnapshotFilesThanKept_ThinnedByTheRetentionRule()
+    {
+        await using (var store = NewStore())
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            await log.AppendAsync(Payloads(1, 9), Ct);
+            foreach (var position in new long[] { 1, 2, 4, 8, 9 })
+            {
+                await log.WriteSnapshotAsync(position, State($"at {position}"), Ct);
+            }
+        }
+
+        await using (var store = NewStore(snapshotsKept: 3))
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+
+            // 2 goes first (its neighbours are 3 apart), then 8 (4 to 9 is 5 apart, against 1 to 8 for 4).
+            Assert.Equal([1L, 4, 9], await log.ListSnapshotsAsync(Ct));
+            Assert.Equal([SnapshotName(1), SnapshotName(4), SnapshotName(9)], SnapshotFiles(0));
+        }
+    }
+
+    [Fact]
+    public async Task Reopen_SnapshotFileBeforeTheLog_Deleted()
+    {
+        await AppendOneByOneAsync(0, 60, segmentBytes: 1024);
+        var firsts = SegmentPaths(0).Select(FirstPositionOf).ToArray();
+        await using (var store = NewStore(1024))
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            await log.WriteSnapshotAsync(5, State("after 4"), Ct);
+            await log.WriteSnapshotAsync(61, State("after 60"), Ct);
+        }
+
+        // What a crash between deleting segments and deleting their snapshots would leave.
+        File.Delete(SegmentPaths(0)[0]);
+
+        await using (var store = NewStore(1024))
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            Assert.Equal(firsts[1], log.FirstPosition);
+            Assert.Equal([61L], await log.ListSnapshotsAsync(Ct));
+            Assert.Equal([SnapshotName(61)], SnapshotFiles(0));
+        }
     }
 
     [Fact]
@@ -342,21 +387,69 @@ public sealed class EmbeddedPartitionStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Trim_ToNewestSnapshot_KeepsTheLogTheOlderSnapshotNeeds()
+    public async Task Trim_ToNewestSnapshot_KeepsSnapshotsInTheRetainedSegmentAndDeletesOlderOnes()
     {
         await AppendOneByOneAsync(0, 60, segmentBytes: 1024);
+        var firsts = SegmentPaths(0).Select(FirstPositionOf).ToArray();
+        var holding50 = firsts.Last(first => first <= 50);
+        Assert.True(holding50 < 50 && holding50 > 10, $"segment of 50 starts at {holding50}");
         await using var store = NewStore(1024);
         await using var log = await store.OpenAsync(0, 1, Ct);
         await log.WriteSnapshotAsync(10, State("after 9"), Ct);
+        await log.WriteSnapshotAsync(holding50, State("segment start"), Ct);
         await log.WriteSnapshotAsync(50, State("after 49"), Ct);
 
         await log.TrimAsync(50, Ct);
-        FlipByte(SnapshotPath(0, 50), 30);
 
-        Assert.InRange(log.FirstPosition, 2, 10);
-        var fallback = await log.ReadLatestSnapshotAsync(Ct);
-        Assert.Equal(10, fallback?.Position);
-        AssertEntries(await ReadAllAsync(log, 10), 10, 61);
+        Assert.Equal(holding50, log.FirstPosition);
+        Assert.Equal([holding50, 50], await log.ListSnapshotsAsync(Ct));
+        Assert.Equal([SnapshotName(holding50), SnapshotName(50)], SnapshotFiles(0));
+
+        // The older snapshot in the retained segment is still a way back when the newest is damaged.
+        FlipByte(SnapshotPath(0, 50), 30);
+        AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), holding50, "segment start");
+        AssertEntries(await ReadAllAsync(log, holding50), holding50, 61);
+    }
+
+    [Fact]
+    public async Task Read_BesideAppendsThatRollSegments_SeesEveryEntryBeforeItsStart()
+    {
+        // Rolls every few entries, so the segment list changes under the reader. Every 100 appends the appender
+        // waits for a read to finish, so reads surely run beside appends.
+        await using var store = NewStore(1024);
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        using var readDone = new SemaphoreSlim(0);
+        var appender = Task.Run(async () =>
+        {
+            for (var position = 1L; position <= 600; position++)
+            {
+                await log.AppendAsync([Payload(position)], Ct);
+                if (position % 100 == 0)
+                {
+                    while (readDone.Wait(0))
+                    {
+                    }
+
+                    Assert.True(await readDone.WaitAsync(TimeSpan.FromSeconds(30)), "the reader stalled");
+                }
+            }
+        });
+
+        var besideAppends = 0;
+        while (!appender.IsCompleted)
+        {
+            var known = log.NextPosition;
+            var from = Math.Max(1, known - 40);
+            var entries = await ReadAllAsync(log, from);
+            Assert.True(entries.Count >= known - from, $"read from {from} returned {entries.Count} entries, {known - from} were acknowledged");
+            AssertEntries(entries, from, from + entries.Count);
+            besideAppends++;
+            readDone.Release();
+        }
+
+        await appender;
+        Assert.True(besideAppends >= 6, $"{besideAppends} reads ran beside appends");
+        Assert.True(SegmentPaths(0).Length > 20);
     }
 
     [Fact]
@@ -463,14 +556,19 @@ public sealed class EmbeddedPartitionStoreTests : IDisposable
         Assert.Equal(2, reopened.NextPosition);
     }
 
-    private EmbeddedPartitionStore NewStore(long segmentBytes = DefaultSegmentBytes) =>
-        new(new EmbeddedStoreOptions { DataFolder = _folder, SegmentBytes = segmentBytes });
+    private EmbeddedPartitionStore NewStore(long segmentBytes = DefaultSegmentBytes, int snapshotsKept = 32) =>
+        new(new EmbeddedStoreOptions { DataFolder = _folder, SegmentBytes = segmentBytes, SnapshotsKept = snapshotsKept });
 
     private string PartitionDirectory(int partition) => NewStore().GetPartitionDirectory(partition);
 
     private string SegmentPath(int partition, long first) => Path.Combine(PartitionDirectory(partition), $"log-{first:D20}.seg");
 
     private string SnapshotPath(int partition, long position) => Path.Combine(PartitionDirectory(partition), $"snap-{position:D20}.bin");
+
+    private static string SnapshotName(long position) => $"snap-{position:D20}.bin";
+
+    private string[] SnapshotFiles(int partition) =>
+        [.. Directory.GetFiles(PartitionDirectory(partition), "snap-*").Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal)];
 
     private string[] SegmentPaths(int partition) =>
         [.. Directory.GetFiles(PartitionDirectory(partition), "log-*.seg").Order(StringComparer.Ordinal)];

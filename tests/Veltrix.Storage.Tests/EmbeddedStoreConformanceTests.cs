@@ -5,8 +5,21 @@ public sealed class EmbeddedStoreConformanceTests : PartitionStoreConformance, I
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"veltrix-embedded-{Guid.NewGuid():N}");
 
-    protected override Task<IPartitionStore> CreateStoreAsync() =>
-        Task.FromResult<IPartitionStore>(new EmbeddedPartitionStore(new EmbeddedStoreOptions { DataFolder = _folder, SegmentBytes = 4 * 1024 }));
+    protected override Task<IPartitionStore> CreateStoreAsync(int snapshotsKept) =>
+        Task.FromResult<IPartitionStore>(new EmbeddedPartitionStore(
+            new EmbeddedStoreOptions { DataFolder = _folder, SegmentBytes = 4 * 1024, SnapshotsKept = snapshotsKept }));
+
+    /// <summary>Flips the last byte of the snapshot file, inside the state the CRC covers.</summary>
+    protected override async Task<string> DamageSnapshotAsync(int partition, long position)
+    {
+        var path = Path.Combine(
+            new EmbeddedPartitionStore(new EmbeddedStoreOptions { DataFolder = _folder }).GetPartitionDirectory(partition),
+            $"snap-{position:D20}.bin");
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(path, bytes);
+        return path;
+    }
 
     public void Dispose()
     {

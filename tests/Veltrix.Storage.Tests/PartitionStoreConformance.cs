@@ -5,17 +5,29 @@ namespace Veltrix.Storage.Tests;
 
 /// <summary>
 /// What every <see cref="IPartitionStore"/> must do (DESIGN.md section 6: both stores pass one suite). A store
-/// test class derives from this and supplies <see cref="CreateStoreAsync"/>; each test gets its own storage.
+/// test class derives from this and supplies <see cref="CreateStoreAsync(int)"/>; each test gets its own storage.
 /// </summary>
 public abstract class PartitionStoreConformance
 {
     private static int s_nextPropertyPartition = 1000;
 
+    /// <summary>The default of both stores' <c>SnapshotsKept</c> option.</summary>
+    protected const int DefaultSnapshotsKept = 32;
+
     /// <summary>
-    /// A new store over this test's storage. Every call opens the same storage, so disposing one store and
-    /// creating the next is a restart of the owning process.
+    /// A new store over this test's storage, holding at most <paramref name="snapshotsKept"/> snapshots per
+    /// partition. Every call opens the same storage, so disposing one store and creating the next is a restart of
+    /// the owning process.
     /// </summary>
-    protected abstract Task<IPartitionStore> CreateStoreAsync();
+    protected abstract Task<IPartitionStore> CreateStoreAsync(int snapshotsKept);
+
+    /// <summary>
+    /// Damages the stored snapshot of <paramref name="partition"/> taken at <paramref name="position"/> as bit rot
+    /// would; returns where it is stored (file path, key name), which a corruption report must name.
+    /// </summary>
+    protected abstract Task<string> DamageSnapshotAsync(int partition, long position);
+
+    private Task<IPartitionStore> CreateStoreAsync() => CreateStoreAsync(DefaultSnapshotsKept);
 
     [Fact]
     public async Task Open_NewPartition_EmptyLogStartingAtOne()
@@ -324,6 +336,335 @@ public abstract class PartitionStoreConformance
         }
     }
 
+    [Fact]
+    public async Task Store_SnapshotsKeptBelowTwo_Refused()
+    {
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => CreateStoreAsync(1));
+    }
+
+    [Fact]
+    public async Task Read_EntriesAppendedAfterTheCall_NotPartOfTheRead()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 5), Ct);
+
+        var read = log.ReadAsync(2, Ct);
+        await log.AppendAsync(Payloads(6, 3), Ct);
+
+        var entries = new List<LogEntry>();
+        await foreach (var entry in read)
+        {
+            entries.Add(entry);
+        }
+
+        AssertEntries(entries, 2, 6);
+        AssertEntries(await ReadAllAsync(log, 2), 2, 9);
+    }
+
+    [Fact]
+    public async Task Read_FromPastTheEnd_Refused()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 3), Ct);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.ReadAsync(5, Ct));
+        Assert.Empty(await ReadAllAsync(log, 4));
+    }
+
+    [Fact]
+    public async Task ListSnapshots_WrittenOutOfOrder_OldestFirstAlsoAfterRestart()
+    {
+        await using (var store = await CreateStoreAsync())
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            Assert.Empty(await log.ListSnapshotsAsync(Ct));
+            await log.AppendAsync(Payloads(1, 12), Ct);
+
+            await log.WriteSnapshotAsync(7, State("after 6"), Ct);
+            await log.WriteSnapshotAsync(3, State("after 2"), Ct);
+            await log.WriteSnapshotAsync(11, State("after 10"), Ct);
+            await log.WriteSnapshotAsync(5, State("after 4"), Ct);
+
+            Assert.Equal([3L, 5, 7, 11], await log.ListSnapshotsAsync(Ct));
+        }
+
+        await using (var store = await CreateStoreAsync())
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            Assert.Equal([3L, 5, 7, 11], await log.ListSnapshotsAsync(Ct));
+            AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), 11, "after 10");
+        }
+    }
+
+    [Fact]
+    public async Task ReadSnapshot_ExactPosition_ThatSnapshotAndNullWhereNoneIsHeld()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        Assert.Null(await log.ReadSnapshotAsync(1, Ct));
+        await log.AppendAsync(Payloads(1, 9), Ct);
+        await log.WriteSnapshotAsync(4, State("after 3"), Ct);
+        await log.WriteSnapshotAsync(8, State("after 7"), Ct);
+
+        AssertSnapshot(await log.ReadSnapshotAsync(4, Ct), 4, "after 3");
+        AssertSnapshot(await log.ReadSnapshotAsync(8, Ct), 8, "after 7");
+        Assert.Null(await log.ReadSnapshotAsync(5, Ct));
+        Assert.Null(await log.ReadSnapshotAsync(9, Ct));
+        Assert.Null(await log.ReadSnapshotAsync(1_000, Ct));
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_SamePositionAgain_ReplacesItAndIsListedOnce()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 4), Ct);
+
+        await log.WriteSnapshotAsync(3, State("first"), Ct);
+        await log.WriteSnapshotAsync(3, State("second"), Ct);
+
+        Assert.Equal([3L], await log.ListSnapshotsAsync(Ct));
+        AssertSnapshot(await log.ReadSnapshotAsync(3, Ct), 3, "second");
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_OutsideTheLog_RefusedAndNothingListed()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 3), Ct);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => log.WriteSnapshotAsync(5, State("x"), Ct).AsTask());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => log.WriteSnapshotAsync(0, State("x"), Ct).AsTask());
+
+        Assert.Empty(await log.ListSnapshotsAsync(Ct));
+    }
+
+    /// <summary>
+    /// Forty snapshots one position apart into eight places. The expected positions are what the retention rule
+    /// gives (drop the interior snapshot whose removal leaves the smallest gap, the older one on a tie); dropping
+    /// the oldest instead would hold 33 to 40.
+    /// </summary>
+    [Fact]
+    public async Task WriteSnapshot_FortyWithEightKept_KeepsOldestAndNewestAndSpreadsTheRest()
+    {
+        long[] expected = [1, 9, 13, 19, 22, 27, 34, 40];
+        await using (var store = await CreateStoreAsync(snapshotsKept: 8))
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            await log.AppendAsync(Payloads(1, 40), Ct);
+            for (var position = 1L; position <= 40; position++)
+            {
+                await log.WriteSnapshotAsync(position, State($"at {position}"), Ct);
+                Assert.Equal(Math.Min(position, 8), (await log.ListSnapshotsAsync(Ct)).Count);
+            }
+
+            var held = await log.ListSnapshotsAsync(Ct);
+            Assert.Equal(expected, held);
+            for (var i = 1; i < held.Count; i++)
+            {
+                Assert.True(held[i] - held[i - 1] >= 3, $"snapshots {held[i - 1]} and {held[i]} are bunched");
+            }
+
+            foreach (var position in held)
+            {
+                AssertSnapshot(await log.ReadSnapshotAsync(position, Ct), position, $"at {position}");
+            }
+
+            Assert.Null(await log.ReadSnapshotAsync(2, Ct));
+            Assert.Null(await log.ReadSnapshotAsync(39, Ct));
+            AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), 40, "at 40");
+        }
+
+        await using (var store = await CreateStoreAsync(snapshotsKept: 8))
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            Assert.Equal(expected, await log.ListSnapshotsAsync(Ct));
+        }
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_TwoKept_KeepsOnlyOldestAndNewest()
+    {
+        await using var store = await CreateStoreAsync(snapshotsKept: 2);
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 9), Ct);
+
+        await log.WriteSnapshotAsync(2, State("a"), Ct);
+        await log.WriteSnapshotAsync(5, State("b"), Ct);
+        await log.WriteSnapshotAsync(9, State("c"), Ct);
+
+        Assert.Equal([2L, 9], await log.ListSnapshotsAsync(Ct));
+        Assert.Null(await log.ReadSnapshotAsync(5, Ct));
+    }
+
+    [Fact]
+    public async Task Trim_WithOlderSnapshots_DropsThoseBeforeFirstPositionAndKeepsTheRest()
+    {
+        await using (var store = await CreateStoreAsync())
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            for (var position = 1L; position <= 200; position += 5)
+            {
+                await log.AppendAsync(Payloads(position, 5), Ct);
+            }
+
+            long[] written = [20, 60, 100, 150, 190];
+            foreach (var position in written)
+            {
+                await log.WriteSnapshotAsync(position, State($"at {position}"), Ct);
+            }
+
+            await log.TrimAsync(150, Ct);
+
+            // Redis trims exactly; embedded by whole 4 KiB segments of about 25 entries: past 100 either way.
+            AssertTrimmedTo(log, 150, 201);
+            Assert.True(log.FirstPosition > 100, $"the log still starts at {log.FirstPosition}");
+            Assert.Equal([150L, 190], await log.ListSnapshotsAsync(Ct));
+            Assert.Null(await log.ReadSnapshotAsync(20, Ct));
+            Assert.Null(await log.ReadSnapshotAsync(100, Ct));
+            AssertSnapshot(await log.ReadSnapshotAsync(150, Ct), 150, "at 150");
+        }
+
+        await using (var store = await CreateStoreAsync())
+        {
+            await using var log = await store.OpenAsync(0, 1, Ct);
+            Assert.Equal([150L, 190], await log.ListSnapshotsAsync(Ct));
+            AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), 190, "at 190");
+        }
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_FencedOwner_ThrowsFencedAndWritesNothing()
+    {
+        await using (var store = await CreateStoreAsync())
+        {
+            var stale = await store.OpenAsync(0, 1, Ct);
+            await stale.AppendAsync(Payloads(1, 3), Ct);
+            await using var owner = await store.OpenAsync(0, 2, Ct);
+
+            var fenced = await Assert.ThrowsAsync<FencedException>(() => stale.WriteSnapshotAsync(4, State("stale"), Ct).AsTask());
+
+            Assert.Equal(2, fenced.OwnerEpoch);
+            Assert.Empty(await owner.ListSnapshotsAsync(Ct));
+            Assert.Null(await owner.ReadLatestSnapshotAsync(Ct));
+            await stale.DisposeAsync();
+        }
+
+        await using (var store = await CreateStoreAsync())
+        {
+            await using var owner = await store.OpenAsync(0, 2, Ct);
+            Assert.Empty(await owner.ListSnapshotsAsync(Ct));
+        }
+    }
+
+    [Fact]
+    public async Task ReadSnapshot_Damaged_ThrowsCorruptionNamingPositionAndPlaceWhileLatestFallsBack()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(3, 1, Ct);
+        await log.AppendAsync(Payloads(1, 6), Ct);
+        await log.WriteSnapshotAsync(3, State("after 2"), Ct);
+        await log.WriteSnapshotAsync(6, State("after 5"), Ct);
+
+        var place = await DamageSnapshotAsync(3, 6);
+
+        var corrupt = await Assert.ThrowsAsync<LogCorruptedException>(() => log.ReadSnapshotAsync(6, Ct).AsTask());
+        Assert.Equal(3, corrupt.Partition);
+        Assert.Equal(6, corrupt.Position);
+        Assert.Contains(place, corrupt.Where, StringComparison.Ordinal);
+        AssertSnapshot(await log.ReadSnapshotAsync(3, Ct), 3, "after 2");
+        AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), 3, "after 2");
+        Assert.Equal([3L, 6], await log.ListSnapshotsAsync(Ct));
+    }
+
+    [Fact]
+    public async Task ReadLatestSnapshot_EveryOneDamaged_ThrowsCorruptionOfTheNewest()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync(Payloads(1, 6), Ct);
+        await log.WriteSnapshotAsync(3, State("after 2"), Ct);
+        await log.WriteSnapshotAsync(6, State("after 5"), Ct);
+
+        await DamageSnapshotAsync(0, 3);
+        await DamageSnapshotAsync(0, 6);
+
+        var corrupt = await Assert.ThrowsAsync<LogCorruptedException>(() => log.ReadLatestSnapshotAsync(Ct).AsTask());
+        Assert.Equal(6, corrupt.Position);
+    }
+
+    /// <summary>
+    /// The partition loop appends while a background task reads the log from the start and takes snapshots, as a
+    /// rollback does. Every read is a gapless prefix holding at least what was acknowledged before it started.
+    /// </summary>
+    [Fact]
+    public async Task Log_AppendsBesideReadsAndSnapshots_EveryReadIsAnIntactPrefix()
+    {
+        const int Total = 2_000;
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+
+        // Embedded appends complete synchronously and could all be done before the reader's task gets a thread:
+        // every so often the appender waits for the reader to finish a read, which then ran beside the appends.
+        using var readDone = new SemaphoreSlim(0);
+        var checkpoints = 0;
+        var appender = Task.Run(async () =>
+        {
+            var calls = 0;
+            for (var next = 1L; next <= Total;)
+            {
+                // 1 to 4 entries a call, about 800 calls.
+                var count = (int)Math.Min(calls % 4 + 1, Total + 1 - next);
+                await log.AppendAsync(Payloads(next, count), Ct);
+                next += count;
+                if (++calls % 150 == 0)
+                {
+                    while (readDone.Wait(0))
+                    {
+                    }
+
+                    Assert.True(await readDone.WaitAsync(TimeSpan.FromSeconds(30)), "the reader stalled");
+                    checkpoints++;
+                }
+            }
+        });
+
+        var besideAppends = 0;
+        var background = Task.Run(async () =>
+        {
+            var last = false;
+            while (!last)
+            {
+                last = appender.IsCompleted;
+                var acknowledged = log.NextPosition - 1;
+                var entries = await ReadAllAsync(log, 1);
+                Assert.InRange(entries.Count, acknowledged, Total);
+                AssertEntries(entries, 1, entries.Count + 1);
+                besideAppends += last ? 0 : 1;
+                readDone.Release();
+
+                var at = entries.Count + 1L;
+                await log.WriteSnapshotAsync(at, State($"at {at}"), Ct);
+                var held = await log.ListSnapshotsAsync(Ct);
+                Assert.Equal(at, held[^1]);
+                Assert.InRange(held.Count, 1, DefaultSnapshotsKept);
+                AssertSnapshot(await log.ReadSnapshotAsync(at, Ct), at, $"at {at}");
+                AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), at, $"at {at}");
+            }
+        });
+
+        await Task.WhenAll(appender, background);
+
+        Assert.Equal(Total + 1, log.NextPosition);
+        Assert.True(checkpoints >= 4, $"{checkpoints} checkpoints");
+        Assert.True(besideAppends >= checkpoints, $"{besideAppends} reads ran while appends did");
+        AssertEntries(await ReadAllAsync(log, 1), 1, Total + 1);
+        AssertSnapshot(await log.ReadLatestSnapshotAsync(Ct), Total + 1, $"at {Total + 1}");
+    }
+
     /// <summary>
     /// Random runs of appends, snapshots, trims and restarts: after each step the log holds exactly what was
     /// acknowledged, from at most the trim point on, and the newest snapshot is the last one written.
@@ -343,6 +684,7 @@ public abstract class PartitionStoreConformance
         {
             var partition = Interlocked.Increment(ref s_nextPropertyPartition);
             var sizes = new List<int>();
+            var written = new SortedSet<long>();
             var (snapshot, trimmedTo) = (0L, 1L);
             var store = await CreateStoreAsync();
             var log = await store.OpenAsync(partition, 1, Ct);
@@ -366,6 +708,7 @@ public abstract class PartitionStoreConformance
                         case SnapshotStep:
                             snapshot = log.NextPosition;
                             await log.WriteSnapshotAsync(snapshot, State($"at {snapshot}"), Ct);
+                            written.Add(snapshot);
                             break;
                         case TrimStep trim when snapshot > 0:
                             var before = log.FirstPosition + (snapshot - log.FirstPosition) * trim.Percent / 100;
@@ -376,6 +719,9 @@ public abstract class PartitionStoreConformance
 
                     Assert.Equal(sizes.Count + 1, log.NextPosition);
                     AssertTrimmedTo(log, trimmedTo, sizes.Count + 1);
+
+                    // At most 30 steps stay under the default retention, so only trims drop snapshots.
+                    Assert.Equal(written.Where(p => p >= log.FirstPosition), await log.ListSnapshotsAsync(Ct));
                 }
 
                 AssertEntries(await ReadAllAsync(log, log.FirstPosition), log.FirstPosition, sizes.Count + 1, p => sizes[(int)p - 1]);

@@ -20,6 +20,24 @@ public sealed class RedisPartitionStoreTests(RedisServerFixture redis) : IClassF
 
     private RedisKey LogKey(int partition) => $"{{{_prefix}:p:{partition}}}:log";
 
+    private RedisKey SnapshotsKey(int partition) => $"{{{_prefix}:p:{partition}}}:snaps";
+
+    private RedisKey SnapshotKey(int partition, long position) => $"{{{_prefix}:p:{partition}}}:snap:{position}";
+
+    /// <summary>The positions of the snapshot hashes that exist for <paramref name="partition"/>, ascending.</summary>
+    private async Task<string[]> SnapshotHashPositionsAsync(int partition)
+    {
+        var pattern = $"{{{_prefix}:p:{partition}}}:snap:*";
+        var server = _raw.GetServer(_raw.GetEndPoints()[0]);
+        var keys = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: pattern))
+        {
+            keys.Add(((string)key!)[(pattern.Length - 1)..]);
+        }
+
+        return [.. keys.OrderBy(k => long.Parse(k, CultureInfo.InvariantCulture))];
+    }
+
     private RedisPartitionStore NewStore(int readPageSize = 512) =>
         new(redis.ConnectionString, new RedisPartitionStoreOptions { KeyPrefix = _prefix, ReadPageSize = readPageSize });
 
@@ -153,7 +171,7 @@ public sealed class RedisPartitionStoreTests(RedisServerFixture redis) : IClassF
     }
 
     [Fact]
-    public async Task WriteSnapshot_Twice_NewestReadAndPreviousKeptUnderItsOwnKey()
+    public async Task WriteSnapshot_Twice_EachInItsOwnHashAndListedInTheSortedSet()
     {
         await using var store = NewStore();
         var log = await store.OpenAsync(0, 1, Ct);
@@ -166,7 +184,11 @@ public sealed class RedisPartitionStoreTests(RedisServerFixture redis) : IClassF
         Assert.NotNull(latest);
         Assert.Equal(4, latest.Position);
         Assert.Equal("state-4", Encoding.UTF8.GetString(latest.State.Span));
-        Assert.Equal("2", (string?)await Raw.HashGetAsync($"{{{_prefix}:p:0}}:snap:prev", "p"));
+        Assert.Equal("2", (string?)await Raw.HashGetAsync(SnapshotKey(0, 2), "p"));
+        Assert.Equal("state-2", (string?)await Raw.HashGetAsync(SnapshotKey(0, 2), "s"));
+        var held = await Raw.SortedSetRangeByRankWithScoresAsync(SnapshotsKey(0));
+        Assert.Equal(["2", "4"], held.Select(e => (string)e.Element!));
+        Assert.Equal([2.0, 4.0], held.Select(e => e.Score));
     }
 
     [Fact]
@@ -177,13 +199,66 @@ public sealed class RedisPartitionStoreTests(RedisServerFixture redis) : IClassF
         await log.AppendAsync([Bytes("1"), Bytes("2")], Ct);
         await log.WriteSnapshotAsync(2, Bytes("state-2"), Ct);
         await log.WriteSnapshotAsync(3, Bytes("state-3"), Ct);
-        await Raw.HashSetAsync($"{{{_prefix}:p:0}}:snap", "s", "state-X");
+        await Raw.HashSetAsync(SnapshotKey(0, 3), "s", "state-X");
 
         var latest = await log.ReadLatestSnapshotAsync(Ct);
 
         Assert.NotNull(latest);
         Assert.Equal(2, latest.Position);
         Assert.Equal("state-2", Encoding.UTF8.GetString(latest.State.Span));
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_PastKept_DroppedHashesDeletedWithTheirSetMembers()
+    {
+        await using var store = new RedisPartitionStore(
+            redis.ConnectionString, new RedisPartitionStoreOptions { KeyPrefix = _prefix, SnapshotsKept = 4 });
+        var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync([.. Enumerable.Range(1, 20).Select(i => Bytes($"{i}"))], Ct);
+
+        for (var position = 1; position <= 20; position++)
+        {
+            await log.WriteSnapshotAsync(position, Bytes($"state-{position}"), Ct);
+        }
+
+        var held = await log.ListSnapshotsAsync(Ct);
+        Assert.Equal(4, held.Count);
+        Assert.Equal(held.Select(p => p.ToString(CultureInfo.InvariantCulture)), await SnapshotHashPositionsAsync(0));
+        Assert.Equal(4, await Raw.SortedSetLengthAsync(SnapshotsKey(0)));
+    }
+
+    [Fact]
+    public async Task Trim_PastOlderSnapshots_DeletesTheirHashes()
+    {
+        await using var store = NewStore();
+        var log = await store.OpenAsync(0, 1, Ct);
+        await log.AppendAsync([.. Enumerable.Range(1, 10).Select(i => Bytes($"{i}"))], Ct);
+        await log.WriteSnapshotAsync(2, Bytes("state-2"), Ct);
+        await log.WriteSnapshotAsync(6, Bytes("state-6"), Ct);
+        await log.WriteSnapshotAsync(9, Bytes("state-9"), Ct);
+
+        await log.TrimAsync(6, Ct);
+
+        Assert.Equal(6, log.FirstPosition);
+        Assert.Equal(["6", "9"], await SnapshotHashPositionsAsync(0));
+        Assert.Equal(["6", "9"], (await Raw.SortedSetRangeByRankAsync(SnapshotsKey(0))).Select(v => (string)v!));
+    }
+
+    [Fact]
+    public async Task WriteSnapshot_BehindAHeadTrimmedByAnotherLogOfTheSameEpoch_RefusedByTheScript()
+    {
+        await using var store = NewStore();
+        var trimmer = await store.OpenAsync(0, 1, Ct);
+        var behind = await store.OpenAsync(0, 1, Ct);
+        await trimmer.AppendAsync([Bytes("1"), Bytes("2"), Bytes("3")], Ct);
+        await trimmer.WriteSnapshotAsync(4, Bytes("state-4"), Ct);
+        await trimmer.TrimAsync(4, Ct);
+
+        // This log still believes the log starts at 1, so only the script's own check can refuse.
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => behind.WriteSnapshotAsync(1, Bytes("stale"), Ct).AsTask());
+
+        Assert.Equal(["4"], (await Raw.SortedSetRangeByRankAsync(SnapshotsKey(0))).Select(v => (string)v!));
+        Assert.False(await Raw.KeyExistsAsync(SnapshotKey(0, 1)));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using Veltrix.Testing;
 
 namespace Veltrix.Storage.Tests;
@@ -10,6 +11,19 @@ public sealed class RedisStoreConformanceTests(RedisServerFixture redis) : Parti
 {
     private readonly string _prefix = $"conformance-{Guid.NewGuid():N}";
 
-    protected override async Task<IPartitionStore> CreateStoreAsync() =>
-        await RedisPartitionStore.ConnectAsync(redis.ConnectionString, new RedisPartitionStoreOptions { KeyPrefix = _prefix });
+    protected override async Task<IPartitionStore> CreateStoreAsync(int snapshotsKept) =>
+        await RedisPartitionStore.ConnectAsync(
+            redis.ConnectionString, new RedisPartitionStoreOptions { KeyPrefix = _prefix, SnapshotsKept = snapshotsKept });
+
+    /// <summary>Overwrites the snapshot's CRC field, as a bad restore would.</summary>
+    protected override async Task<string> DamageSnapshotAsync(int partition, long position)
+    {
+        var key = $"{{{_prefix}:p:{partition}}}:snap:{position}";
+        await using var raw = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var database = raw.GetDatabase();
+        Assert.True(await database.KeyExistsAsync(key), $"{key} does not exist");
+        var stored = (long)await database.HashGetAsync(key, "c");
+        await database.HashSetAsync(key, "c", stored ^ 0x5A5A);
+        return key;
+    }
 }
