@@ -38,7 +38,9 @@ internal static class GatewayRoutes
     public static string AddressOf(string cluster, MeshOptions mesh) => cluster switch
     {
         IngestCluster => mesh.Ingest,
-        ResolverCluster => mesh.Resolver,
+        // Instance 0 takes every public Resolver and Admin call and forwards those about another instance's
+        // worlds to it: the gateway needs no partition map, and one address serves the whole contract.
+        ResolverCluster => PartitionMap.InstanceAddresses(mesh)[0],
         LeaderboardCluster => mesh.Leaderboard,
         SpawnTimerCluster => mesh.SpawnTimer,
         _ => throw new ArgumentOutOfRangeException(nameof(cluster), cluster, "Unknown cluster."),

@@ -45,6 +45,9 @@ public static class Extensions
         builder.Services.AddSingleton<IValidateOptions<VeltrixHostOptions>, VeltrixHostOptionsValidator>();
         builder.Services.AddOptions<MeshOptions>().BindConfiguration(MeshOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<MeshOptions>, MeshOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<MeshOptions>, PartitionMapValidator>();
+        builder.Services.AddSingleton(static sp => new PartitionMap(sp.GetRequiredService<IOptions<MeshOptions>>().Value));
+        builder.Services.AddSingleton<ResolverChannels>();
         var host = builder.Configuration.GetSection(VeltrixHostOptions.Section).Get<VeltrixHostOptions>()
             ?? new VeltrixHostOptions();
 

@@ -12,6 +12,13 @@ public sealed record MeshOptions
 
     public string Ingest { get; set; } = "http://127.0.0.1:7710";
     public string Resolver { get; set; } = "http://127.0.0.1:7720";
+
+    /// <summary>
+    /// Every resolver instance, the index being the instance's ordinal; partition <c>p</c> belongs to
+    /// instance <c>p % Resolvers.Count</c> (<see cref="PartitionMap"/>). Empty: one instance, at <see cref="Resolver"/>.
+    /// </summary>
+    public List<string> Resolvers { get; set; } = [];
+
     public string Leaderboard { get; set; } = "http://127.0.0.1:7730";
     public string SpawnTimer { get; set; } = "http://127.0.0.1:7740";
 

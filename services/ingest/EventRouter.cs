@@ -11,12 +11,14 @@ namespace Veltrix.Ingest;
 
 /// <summary>
 /// Validates a batch, stamps it with this server's receive time, splits it by owning partition and
-/// sends each part to its resolver. Results come back in the batch's order, and only once the
-/// resolver has answered for every part: a failure anywhere fails the whole batch, never acks part of it.
+/// sends each part to the resolver instance that owns the partition (<see cref="PartitionMap"/>). Results
+/// come back in the batch's order, and only once the owners have answered for every part: a failure
+/// anywhere fails the whole batch, never acks part of it.
 /// </summary>
 public sealed class EventRouter
 {
-    private readonly PartitionWriter.PartitionWriterClient _resolver;
+    // Indexed by partition: the owner's client, one per owner, created once.
+    private readonly PartitionWriter.PartitionWriterClient[] _writers;
     private readonly TimeProvider _time;
     private readonly int _partitions;
     private readonly TimeSpan _callTimeout;
@@ -24,12 +26,22 @@ public sealed class EventRouter
     private long _malformed;
     private long _batches;
 
-    public EventRouter(PartitionWriter.PartitionWriterClient resolver, IOptions<MeshOptions> mesh, TimeProvider time, IMeterFactory meters)
+    public EventRouter(ResolverChannels resolvers, IOptions<MeshOptions> mesh, TimeProvider time, IMeterFactory meters)
     {
         var meter = meters.Create("Veltrix.Ingest");
-        _resolver = resolver;
+        var map = resolvers.Map;
+        var owners = new PartitionWriter.PartitionWriterClient[map.InstanceCount];
+        for (var i = 0; i < owners.Length; i++)
+        {
+            owners[i] = new PartitionWriter.PartitionWriterClient(resolvers.ForOrdinal(i));
+        }
+        _writers = new PartitionWriter.PartitionWriterClient[map.Partitions];
+        for (var p = 0; p < _writers.Length; p++)
+        {
+            _writers[p] = owners[map.OwnerOf(p)];
+        }
         _time = time;
-        _partitions = mesh.Value.Partitions;
+        _partitions = map.Partitions;
         _callTimeout = TimeSpan.FromMilliseconds(mesh.Value.CallTimeoutMs);
         meter.CreateObservableCounter("veltrix.ingest.events", () => Volatile.Read(ref _received), description: "Events received");
         meter.CreateObservableCounter("veltrix.ingest.malformed", () => Volatile.Read(ref _malformed), description: "Events refused as malformed");
@@ -69,7 +81,7 @@ public sealed class EventRouter
         {
             if (part is not null)
             {
-                part.Reply = _resolver.ApplyAsync(part.Batch, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync;
+                part.Reply = _writers[part.Batch.Partition].ApplyAsync(part.Batch, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync;
             }
         }
         foreach (var part in parts)

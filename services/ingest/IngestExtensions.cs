@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
-using Veltrix.Contracts.Internal;
 using Veltrix.Ingest.Grpc;
-using Veltrix.ServiceDefaults;
 
 namespace Veltrix.Ingest;
 
@@ -11,8 +9,6 @@ public static class IngestExtensions
     {
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
-        builder.Services.AddSingleton(static sp =>
-            new PartitionWriter.PartitionWriterClient(MeshChannel.Create(sp.GetRequiredService<IOptions<MeshOptions>>().Value.Resolver)));
         builder.Services.AddSingleton<EventRouter>();
         return builder;
     }

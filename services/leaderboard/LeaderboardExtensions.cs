@@ -4,7 +4,7 @@ namespace Veltrix.Leaderboard;
 
 internal static class LeaderboardExtensions
 {
-    /// <summary>The boards, their single writer following the resolver's score feed, and the Leaderboard service.</summary>
+    /// <summary>The boards, their single writer following every resolver instance's score feed, and the Leaderboard service.</summary>
     public static WebApplicationBuilder AddLeaderboard(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<LeaderboardOptions>().BindConfiguration(LeaderboardOptions.Section).ValidateOnStart();

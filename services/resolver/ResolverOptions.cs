@@ -8,6 +8,13 @@ public sealed record ResolverOptions
 {
     public const string Section = "Veltrix:Resolver";
 
+    /// <summary>
+    /// Which instance of <c>Veltrix:Mesh:Resolvers</c> this resolver is. Unset: the trailing <c>-N</c> of the
+    /// HOSTNAME (a StatefulSet pod's name) when there are several instances, else 0 (<see cref="ServiceDefaults.PartitionMap.ResolveOrdinal"/>).
+    /// </summary>
+    [Range(0, 4_095)]
+    public int? Ordinal { get; set; }
+
     /// <summary>Work items (batches, reads) a partition queues before callers wait.</summary>
     [Range(1, 65_536)]
     public int QueueCapacity { get; set; } = 1_024;

@@ -3,6 +3,8 @@ using Veltrix.Cli;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
 using Veltrix.Cli.Launch;
+using Veltrix.Contracts.V1;
+using Veltrix.Domain;
 using Xunit.Abstractions;
 
 namespace Veltrix.EndToEnd.Tests;
@@ -87,16 +89,72 @@ public sealed class MeshEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         await StopAndAssertGoneAsync(mesh);
     }
 
-    private async Task<Mesh> StartMeshAsync(IReadOnlyList<string> spawnWorlds)
+    [Fact]
+    public async Task ScriptedGames_TwoResolvers_WorldsOnBothInstancesPlayedAndGlobalBoardSumsThem()
+    {
+        var mesh = await StartMeshAsync(spawnWorlds: [], resolvers: 2);
+        using var gateway = new GatewayClients(mesh.GatewayAddress);
+        // One world owned by each instance (partition p belongs to instance p % 2): ingest and the spawn timer
+        // route to the owner, the gateway's reads reach the owner through instance 0.
+        var onFirst = GameOnInstance(gateway, 0, 2);
+        var onSecond = GameOnInstance(gateway, 1, 2);
+
+        var first = await onFirst.RunAsync(_budget.Token);
+        var second = await onSecond.RunAsync(_budget.Token);
+
+        Assert.True(first.Succeeded, first.Failure + "\n" + Logs(mesh));
+        Assert.True(second.Succeeded, second.Failure + "\n" + Logs(mesh));
+        // Alice dug one treasure in each world: the global board adds what the two resolvers' feeds report.
+        var global = await WaitForBoardAsync(gateway, "global",
+            page => page.Entries.Any(e => e.PlayerId == ScriptedGame.Alice && e.Score == 2 * ScriptedGame.TreasureValue));
+        Assert.True(global is not null, "alice's global score never reached the sum of both worlds\n" + Logs(mesh));
+        Assert.Contains(global!.Entries, e => e.PlayerId == ScriptedGame.Bob && e.Score == 0);
+        Assert.Equal(["resolver", "resolver-1"], mesh.Processes.Where(p => p.Spec.IsResolver).Select(p => p.Name));
+        await StopAndAssertGoneAsync(mesh);
+    }
+
+    private ScriptedGame GameOnInstance(GatewayClients gateway, int ordinal, int resolvers)
+    {
+        while (true)
+        {
+            var game = new ScriptedGame(gateway, _log);
+            if (Partitioning.PartitionOf(game.WorldId, MeshSettings.DefaultPartitions) % resolvers == ordinal)
+            {
+                return game;
+            }
+        }
+    }
+
+    private async Task<BoardPage?> WaitForBoardAsync(GatewayClients gateway, string board, Func<BoardPage, bool> done)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var page = await gateway.Leaderboard.TopAsync(new TopRequest { Board = board, Limit = 10 }, gateway.Call(TimeSpan.FromSeconds(5), _budget.Token));
+            if (done(page))
+            {
+                return page;
+            }
+            if (waited.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                return null;
+            }
+            // DESIGN.md gives a score change one second to reach the boards; a few looks within that suffice.
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _budget.Token);
+        }
+    }
+
+    private async Task<Mesh> StartMeshAsync(IReadOnlyList<string> spawnWorlds, int resolvers = 1)
     {
         var repo = RepoLocator.Find(AppContext.BaseDirectory) ?? throw new InvalidOperationException("no Veltrix.slnx above the test assembly");
         var settings = new MeshSettings
         {
             RepoRoot = repo,
             DataDir = _data,
-            BasePort = PortProbe.FindFreeBase(Random.Shared),
+            BasePort = PortProbe.FindFreeBase(Random.Shared, resolvers: resolvers),
             Configuration = BuildConfiguration,
             SpawnWorlds = spawnWorlds,
+            Resolvers = resolvers,
         };
         _mesh = new Mesh(settings, _log);
         await _mesh.StartAsync(_budget.Token);

@@ -27,6 +27,18 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public void Clusters_ResolverInstancesListed_ResolverAndAdminGoToInstanceZero()
+    {
+        var mesh = new MeshOptions { Resolver = "http://127.0.0.1:1", Resolvers = ["http://127.0.0.1:7720", "http://127.0.0.1:7750"] };
+
+        var resolver = Assert.Single(GatewayRoutes.Clusters(mesh, new GatewayOptions()), c => c.ClusterId == GatewayRoutes.ResolverCluster);
+
+        Assert.Equal("http://127.0.0.1:7720", Assert.Single(resolver.Destinations!).Value.Address);
+        Assert.All(GatewayRoutes.Routes().Where(r => r.RouteId is "veltrix.v1.Resolver" or "veltrix.v1.Admin"),
+            r => Assert.Equal(GatewayRoutes.ResolverCluster, r.ClusterId));
+    }
+
+    [Fact]
     public void Routes_PublicContract_OneRoutePerServiceAndNoneInternal()
     {
         var paths = GatewayRoutes.Routes().Select(r => r.Match.Path).ToList();

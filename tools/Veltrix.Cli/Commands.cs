@@ -16,11 +16,13 @@ internal static class Commands
     private const string Usage = """
         usage: veltrix-cli <command> [options]
 
-          up [--port N] [--bots N] [--worlds N] [--data DIR]
+          up [--port N] [--bots N] [--worlds N] [--data DIR] [--resolvers N]
              [--bin-dir DIR] [--configuration C] [--streams N] [--token JWT]
                               start the five services on 127.0.0.1 (gateway gRPC on --port, default 7700;
                               web on port+1), then run --bots simulated players (default 1000, 0 for none)
-                              in --worlds worlds (default 4) until Ctrl-C or SIGTERM
+                              in --worlds worlds (default 4) until Ctrl-C or SIGTERM; --resolvers N (1..8,
+                              default 1) runs N resolver instances, each owning partitions p with p % N = its
+                              ordinal (instance 0 on port+20, instance i on port+50+2(i-1))
           smoke [--gateway URL] [--token JWT]
                               the scripted game against a running mesh (default http://127.0.0.1:7700)
           count-trx DIR       count the results in DIR's *.trx files; prints "N passed, N failed"
@@ -43,7 +45,7 @@ internal static class Commands
             }
             return args[0] switch
             {
-                "up" => await UpAsync(CommandLine.Parse(rest, "port", "bots", "worlds", "data", "bin-dir", "configuration", "streams", "token", "repo")),
+                "up" => await UpAsync(CommandLine.Parse(rest, "port", "bots", "worlds", "data", "resolvers", "bin-dir", "configuration", "streams", "token", "repo")),
                 "smoke" => await SmokeAsync(CommandLine.Parse(rest, "gateway", "token")),
                 "count-trx" => CountTrx(CommandLine.Parse(rest)),
                 "help" or "--help" or "-h" => Help(),
@@ -66,7 +68,8 @@ internal static class Commands
 
     private static async Task<int> UpAsync(CommandLine line)
     {
-        var port = line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.Span);
+        var resolvers = line.Int("resolvers", 1, 1, MeshSettings.DefaultPartitions);
+        var port = line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.SpanFor(resolvers));
         var bots = line.Int("bots", 1_000, 0, 1_000_000);
         var worlds = line.Int("worlds", 4, 1, 10_000);
         var streams = line.Int("streams", 4, 1, 64);
@@ -79,6 +82,7 @@ internal static class Commands
             RepoRoot = repo,
             DataDir = data,
             BasePort = port,
+            Resolvers = resolvers,
             Configuration = line.Text("configuration") ?? OwnConfiguration(),
             BinDir = line.Text("bin-dir") is { } bin ? Path.GetFullPath(bin) : null,
             SpawnWorlds = bots > 0 ? BotSettings.WorldNames(worlds) : [],
@@ -102,7 +106,8 @@ internal static class Commands
             stop.Cancel();
         });
 
-        Console.WriteLine($"starting the mesh ({settings.Configuration}{(settings.BinDir is null ? "" : ", native from " + settings.BinDir)}; data {data})");
+        Console.WriteLine($"starting the mesh ({settings.Configuration}{(settings.BinDir is null ? "" : ", native from " + settings.BinDir)}; " +
+            $"{(resolvers == 1 ? "" : resolvers + " resolver instances; ")}data {data})");
         await using var mesh = new Mesh(settings, Console.Out);
         try
         {

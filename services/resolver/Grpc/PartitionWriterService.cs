@@ -9,12 +9,19 @@ public sealed class PartitionWriterService(PartitionSet partitions) : PartitionW
 {
     public override async Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
     {
-        if (request.Partition >= partitions.Count)
+        if (request.Partition >= partitions.Total)
         {
-            Errors.FailedPrecondition($"partition {request.Partition} is not owned here (this resolver owns 0..{partitions.Count - 1})");
+            Errors.FailedPrecondition($"partition {request.Partition} does not exist (the mesh has partitions 0..{partitions.Total - 1})");
         }
-        var partition = partitions[(int)request.Partition];
-        CheckOwnership(request, partitions.Count);
+        var id = (int)request.Partition;
+        if (!partitions.TryGet(id, out var partition))
+        {
+            // Never applied here, never forwarded: the sender routes by a map that disagrees with ours, and
+            // only it can send the batch to the right instance without breaking the partition's order.
+            Errors.FailedPrecondition(
+                $"partition {id} is owned by resolver {partitions.OwnerOf(id)}, not by this resolver ({partitions.Ordinal} of {partitions.Map.InstanceCount})");
+        }
+        CheckOwnership(request, partitions.Total);
 
         return await partition.RunAsync(new ApplyWork(request), context.CancellationToken);
     }

@@ -8,8 +8,11 @@ using LeaderboardClient = Veltrix.Contracts.V1.Leaderboard.LeaderboardClient;
 
 namespace Veltrix.Leaderboard.Tests;
 
-/// <summary>The leaderboard host in memory, fed by a stand-in resolver over real gRPC.</summary>
-internal sealed class LeaderboardApp(string resolverAddress) : WebApplicationFactory<Program>
+/// <summary>
+/// The leaderboard host in memory, fed by stand-in resolvers over real gRPC: one address is the single
+/// resolver (<c>Veltrix:Mesh:Resolver</c>), several are the instances of <c>Veltrix:Mesh:Resolvers</c>.
+/// </summary>
+internal sealed class LeaderboardApp(params string[] resolverAddresses) : WebApplicationFactory<Program>
 {
     private GrpcChannel? _channel;
 
@@ -46,7 +49,17 @@ internal sealed class LeaderboardApp(string resolverAddress) : WebApplicationFac
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Veltrix:Mesh:Resolver", resolverAddress);
+        if (resolverAddresses.Length == 1)
+        {
+            builder.UseSetting("Veltrix:Mesh:Resolver", resolverAddresses[0]);
+        }
+        else
+        {
+            for (var i = 0; i < resolverAddresses.Length; i++)
+            {
+                builder.UseSetting("Veltrix:Mesh:Resolvers:" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), resolverAddresses[i]);
+            }
+        }
         builder.UseSetting("Veltrix:Leaderboard:ReconnectMinMs", "20");
         builder.UseSetting("Veltrix:Leaderboard:ReconnectMaxMs", "200");
         builder.ConfigureLogging(logging => logging.ClearProviders());

@@ -20,8 +20,9 @@ public sealed class MeshProcess(ServiceSpec spec, Process process, string logPat
 public sealed class MeshStartException(string message) : Exception(message);
 
 /// <summary>
-/// The five services, each its own process on loopback, started in dependency order and each awaited on
-/// <c>/healthz</c>; stopped with SIGTERM, then SIGKILL for whatever is left after the grace period.
+/// The five services (the resolver as one or more instances), each its own process on loopback, started in
+/// dependency order and each awaited on <c>/healthz</c>; stopped with SIGTERM, then SIGKILL for whatever is
+/// left after the grace period.
 /// </summary>
 public sealed class Mesh : IAsyncDisposable
 {
@@ -43,10 +44,19 @@ public sealed class Mesh : IAsyncDisposable
         _settings = settings;
         _output = output;
         _time = time ?? TimeProvider.System;
-        Ports = new PortLayout(settings.BasePort);
+        if (settings.Resolvers < 1 || settings.Resolvers > settings.Partitions)
+        {
+            throw new ArgumentException(
+                $"resolvers must be from 1 to the partition count ({settings.Partitions}), got {settings.Resolvers}", nameof(settings));
+        }
+        Ports = new PortLayout(settings.BasePort, settings.Resolvers);
+        Services = ServiceCatalog.StartOrderFor(settings.Resolvers);
     }
 
     public PortLayout Ports { get; }
+
+    /// <summary>Every service this mesh runs, in start order (every resolver instance first).</summary>
+    public IReadOnlyList<ServiceSpec> Services { get; }
 
     /// <summary>Native gRPC (h2c) of the gateway.</summary>
     public Uri GatewayAddress => Loopback(Ports.GatewayGrpc);
@@ -75,7 +85,7 @@ public sealed class Mesh : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(LogDir);
-        var launches = ServiceCatalog.StartOrder.Select(spec => (Spec: spec, Command: CommandFor(spec))).ToList();
+        var launches = Services.Select(spec => (Spec: spec, Command: CommandFor(spec))).ToList();
         var missing = launches.Where(l => !File.Exists(l.Command.Path)).Select(l => l.Command.Path).ToList();
         if (missing.Count > 0)
         {
@@ -146,9 +156,15 @@ public sealed class Mesh : IAsyncDisposable
             Arg("Veltrix:Mesh:SpawnTimer", Loopback(p.SpawnTimerGrpc).ToString().TrimEnd('/')),
             Arg("Veltrix:Mesh:Partitions", _settings.Partitions),
         };
-        if (spec == ServiceCatalog.Resolver)
+        for (var i = 0; i < _settings.Resolvers; i++)
         {
-            args.Add(Arg("Veltrix:Storage:DataDir", Path.Combine(_settings.DataDir, "resolver")));
+            args.Add(Arg("Veltrix:Mesh:Resolvers:" + i.ToString(CultureInfo.InvariantCulture), Loopback(p.ResolverGrpcOf(i)).ToString().TrimEnd('/')));
+        }
+        if (spec.IsResolver)
+        {
+            args.Add(Arg("Veltrix:Resolver:Ordinal", spec.Instance));
+            // Instance 0 keeps the folder a single resolver always used, so existing data still opens.
+            args.Add(Arg("Veltrix:Storage:DataDir", Path.Combine(_settings.DataDir, spec.Name)));
         }
         if (spec == ServiceCatalog.SpawnTimer && _settings.SpawnWorlds.Count > 0)
         {
@@ -370,13 +386,13 @@ public static class PortProbe
     }
 
     /// <summary>A base port in [20000, 60000) whose whole layout is free; for tests that run meshes side by side.</summary>
-    public static int FindFreeBase(Random random, int attempts = 50)
+    public static int FindFreeBase(Random random, int attempts = 50, int resolvers = 1)
     {
         ArgumentNullException.ThrowIfNull(random);
         for (var i = 0; i < attempts; i++)
         {
-            var candidate = random.Next(20_000, 60_000 - PortLayout.Span);
-            if (new PortLayout(candidate).All().All(IsFree))
+            var candidate = random.Next(20_000, 60_000 - PortLayout.SpanFor(resolvers));
+            if (new PortLayout(candidate, resolvers).All().All(IsFree))
             {
                 return candidate;
             }

@@ -25,7 +25,12 @@ public sealed record MeshSettings
     /// <summary>Worlds the spawn timer keeps seeded with treasures (the bots' worlds).</summary>
     public IReadOnlyList<string> SpawnWorlds { get; init; } = [];
 
-    public int Partitions { get; init; } = 8;
+    public const int DefaultPartitions = 8;
+
+    public int Partitions { get; init; } = DefaultPartitions;
+
+    /// <summary>Resolver instances (1..<see cref="Partitions"/>); partition p is owned by instance p % Resolvers.</summary>
+    public int Resolvers { get; init; } = 1;
 
     /// <summary>How long one service may take to answer <c>/healthz</c>.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -37,13 +42,19 @@ public sealed record MeshSettings
     public string DotnetHost { get; init; } = DotnetHostLocator.Find();
 }
 
-/// <summary>Ports of the mesh, all derived from the gateway's gRPC port (the launcher's layout).</summary>
-public readonly record struct PortLayout(int BasePort)
+/// <summary>
+/// Ports of the mesh, all derived from the gateway's gRPC port (the launcher's layout), for <c>Resolvers</c>
+/// resolver instances: the first at P+20, the others from P+50 on (<see cref="ServiceCatalog.ResolverInstance"/>).
+/// </summary>
+public readonly record struct PortLayout(int BasePort, int Resolvers = 1)
 {
     public const int DefaultBasePort = 7700;
 
-    /// <summary>The highest offset used: spawn-timer's HTTP port.</summary>
+    /// <summary>The highest offset used with one resolver: spawn-timer's HTTP port.</summary>
     public const int Span = 41;
+
+    /// <summary>gRPC offset of resolver instance 1; instance i takes two ports from here on.</summary>
+    public const int ExtraResolverOffset = 50;
 
     public int GatewayGrpc => BasePort;
     public int GatewayHttp => BasePort + 1;
@@ -55,6 +66,12 @@ public readonly record struct PortLayout(int BasePort)
     public int LeaderboardHttp => BasePort + 31;
     public int SpawnTimerGrpc => BasePort + 40;
     public int SpawnTimerHttp => BasePort + 41;
+
+    /// <summary>The highest offset used with <paramref name="resolvers"/> resolver instances.</summary>
+    public static int SpanFor(int resolvers) => resolvers <= 1 ? Span : ExtraResolverOffset + 2 * (resolvers - 2) + 1;
+
+    /// <summary>gRPC port of resolver instance <paramref name="ordinal"/>.</summary>
+    public int ResolverGrpcOf(int ordinal) => ServiceCatalog.ResolverInstance(ordinal).GrpcPort(this);
 
     public IEnumerable<int> All()
     {
@@ -68,6 +85,12 @@ public readonly record struct PortLayout(int BasePort)
         yield return LeaderboardHttp;
         yield return SpawnTimerGrpc;
         yield return SpawnTimerHttp;
+        for (var i = 1; i < Resolvers; i++)
+        {
+            var resolver = ServiceCatalog.ResolverInstance(i);
+            yield return resolver.GrpcPort(this);
+            yield return resolver.HttpPort(this);
+        }
     }
 }
 
