@@ -1,3 +1,13 @@
 using BenchmarkDotNet.Running;
+using Veltrix.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Veltrix.Benchmarks.ApplyBenchmarks).Assembly).Run(args);
+// `recovery` measures recovery and rollback at scale; anything else goes to BenchmarkDotNet.
+return args.Length > 0 && args[0] == "recovery"
+    ? await RecoveryMeasure.RunAsync(args[1..])
+    : RunBenchmarks(args);
+
+static int RunBenchmarks(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(ApplyBenchmarks).Assembly).Run(args);
+    return 0;
+}

@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Score feed subscriber cut off: {Reason}")]
     public static partial void FeedSubscriberCut(ILogger logger, string reason);
 
-    [LoggerMessage(4, LogLevel.Information, "Resolver owns {Partitions} partitions")]
-    public static partial void Owning(ILogger logger, int partitions);
+    [LoggerMessage(4, LogLevel.Information, "Resolver {Ordinal} of {Instances} owns {Owned} of {Total} partitions: {Partitions}")]
+    public static partial void Owning(ILogger logger, int ordinal, int instances, int owned, int total, string partitions);
 
     [LoggerMessage(5, LogLevel.Information, "Partition {Partition} recovered: snapshot at {SnapshotPosition}, {Replayed} log entries replayed in {ElapsedMs} ms")]
     public static partial void Recovered(ILogger logger, int partition, long snapshotPosition, long replayed, long elapsedMs);
@@ -23,8 +23,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Error, "Partition {Partition}: appending to the log failed; the turn was refused and the partition recovers from its store")]
     public static partial void AppendFailed(ILogger logger, int partition, Exception exception);
 
-    [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot written at log position {Position}")]
-    public static partial void SnapshotWritten(ILogger logger, int partition, long position);
+    [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot written at log position {Position} in the background, {Replayed} entries replayed in {ElapsedMs} ms")]
+    public static partial void SnapshotWritten(ILogger logger, int partition, long position, long replayed, long elapsedMs);
 
     [LoggerMessage(9, LogLevel.Warning, "Partition {Partition}: snapshot failed; the log still holds everything")]
     public static partial void SnapshotFailed(ILogger logger, int partition, Exception exception);
@@ -34,4 +34,14 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Flags {Path} refused, the version in force stays: {Reason}")]
     public static partial void FlagsRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(12, LogLevel.Warning, "Partition {Partition}: world {World} rolled back (dry run: {DryRun}), audit {AuditId}, by {Actor} because {Reason}: {Voided} events voided, {Replayed} replayed, {Players} scores and {Treasures} treasures changed, in {ElapsedMs} ms")]
+    public static partial void RolledBack(ILogger logger, int partition, string world, bool dryRun, string auditId, string actor, string reason,
+        long voided, long replayed, int players, int treasures, long elapsedMs);
+
+    [LoggerMessage(13, LogLevel.Information, "Partition {Partition}: log entries before {Position} trimmed (past the rollback horizon); the log now starts at {First}")]
+    public static partial void Trimmed(ILogger logger, int partition, long position, long first);
+
+    [LoggerMessage(14, LogLevel.Error, "Partition {Partition}: rollback {AuditId} is committed, but its audit trail entry could not be written (the log entry holds it until the horizon)")]
+    public static partial void AuditFailed(ILogger logger, int partition, string auditId, Exception exception);
 }

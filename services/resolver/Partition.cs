@@ -2,7 +2,9 @@ using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
 using Veltrix.Contracts.Storage;
+using Veltrix.Contracts.V1;
 using Veltrix.Domain;
+using Veltrix.Resolver.Rollback;
 using Veltrix.Storage;
 using ScoreChangeMessage = Veltrix.Contracts.Internal.ScoreChange;
 
@@ -14,7 +16,7 @@ namespace Veltrix.Resolver;
 /// needs no locks and the order of the queue is the order of the game. Each turn of the loop applies
 /// what is queued, appends the turn's inputs to the durable log in one append, and only then answers.
 /// </summary>
-public sealed class Partition
+public sealed class Partition : IDisposable
 {
     private readonly Channel<PartitionWork> _queue;
     private readonly ResolverOptions _options;
@@ -24,6 +26,9 @@ public sealed class Partition
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly List<PartitionWork> _turn = [];
+    private readonly SemaphoreSlim _rollbackGate = new(1, 1);
+    private PartitionWork? _held;
+    private readonly SnapshotCompactor _snapshots;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IPartitionLog? _log;
     private long _eventsSinceSnapshot;
@@ -53,6 +58,8 @@ public sealed class Partition
         _flags = flags;
         _logger = logger;
         State = new PartitionState(id, options);
+        _snapshots = new SnapshotCompactor(id, options, storage, time, logger,
+            (before, cancellationToken) => RunAsync(new TrimWork(before), cancellationToken));
         _queue = Channel.CreateBounded<PartitionWork>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -80,11 +87,14 @@ public sealed class Partition
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        await _snapshots.WaitAsync().ConfigureAwait(false);
         if (_log is not null)
         {
             await _log.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    public void Dispose() => _rollbackGate.Dispose();
 
     /// <summary>Queues work; waits while the queue is full, up to the caller's deadline.</summary>
     public ValueTask EnqueueAsync(PartitionWork work, CancellationToken cancellationToken) =>
@@ -108,6 +118,56 @@ public sealed class Partition
         }
     }
 
+    /// <summary>
+    /// Rolls a world back (DESIGN.md section 4): planned off the loop, so the partition's other worlds are
+    /// served meanwhile, then committed on the loop as one log entry. One rollback at a time per partition.
+    /// </summary>
+    /// <returns>The report, or null when the world does not exist.</returns>
+    public async Task<RollbackReport?> RollbackAsync(RollbackRequest request, string actor, RollbackAudit audit, CancellationToken cancellationToken)
+    {
+        await _rollbackGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var started = Environment.TickCount64;
+            var start = await RunAsync(new RollbackStartWork(request.WorldId), cancellationToken).ConfigureAwait(false);
+            if (start is null)
+            {
+                return null;
+            }
+            WorldRewrite rewrite;
+            try
+            {
+                rewrite = await RollbackPlanner.PlanAsync(Id, start, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"partition {Id} was rebuilt while the rollback was planned; try again"));
+            }
+            var commit = new RollbackCommitWork(rewrite, start.Log, request, actor, _time);
+            var report = await RunAsync(commit, cancellationToken).ConfigureAwait(false);
+            if (commit.Committed is { } committed)
+            {
+                try
+                {
+                    await audit.RecordAsync(committed, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StackExchange.Redis.RedisException or TimeoutException)
+                {
+                    // The commit and its audit are in the log already; only the copy that outlives the log is missing.
+                    Log.AuditFailed(_logger, Id, report.AuditId, ex);
+                }
+            }
+            Log.RolledBack(_logger, Id, request.WorldId, request.DryRun, report.AuditId, actor, request.Reason,
+                (long)report.EventsVoided, (long)report.EventsReplayed, report.Players.Count, report.Treasures.Count,
+                Environment.TickCount64 - started);
+            return report;
+        }
+        finally
+        {
+            _rollbackGate.Release();
+        }
+    }
+
     private async Task RunAsync(CancellationToken stopping)
     {
         await RecoverAsync(stopping).ConfigureAwait(false);
@@ -125,7 +185,7 @@ public sealed class Partition
                     await RecoverAsync(stopping).ConfigureAwait(false);
                     continue;
                 }
-                if (!await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+                if (_held is null && !await reader.WaitToReadAsync(stopping).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -140,6 +200,10 @@ public sealed class Partition
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        if (TakeHeld(out var held))
+        {
+            held.Fail(new PartitionUnavailableException(Id, "resolver is stopping"));
+        }
         while (reader.TryRead(out var abandoned))
         {
             abandoned.Fail(new PartitionUnavailableException(Id, "resolver is stopping"));
@@ -148,6 +212,10 @@ public sealed class Partition
 
     private void RefuseQueued(ChannelReader<PartitionWork> reader)
     {
+        if (TakeHeld(out var held))
+        {
+            held.Fail(new PartitionUnavailableException(Id, Failure!));
+        }
         while (reader.TryRead(out var refused))
         {
             refused.Fail(new PartitionUnavailableException(Id, Failure!));
@@ -157,8 +225,30 @@ public sealed class Partition
     private async Task RunTurnAsync(ChannelReader<PartitionWork> reader, CancellationToken stopping)
     {
         State.UseFlags(_flags());
-        while (_turn.Count < _options.MaxItemsPerTurn && reader.TryRead(out var work))
+        while (_turn.Count < _options.MaxItemsPerTurn && (TakeHeld(out var work) || reader.TryRead(out work)))
         {
+            if (work.TakesOwnTurn)
+            {
+                // Work that reads the log or rewrites a world takes a turn of its own: the log then holds
+                // every input applied before it, and nothing else shares its entry.
+                if (_turn.Count > 0)
+                {
+                    _held = work;
+                    break;
+                }
+                try
+                {
+                    await work.RunOnLoopAsync(State, _log!, stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+                {
+                    work.Fail(ex);
+                    State.TakeLogRecord();
+                    break;
+                }
+                _turn.Add(work);
+                break;
+            }
             try
             {
                 work.Run(State);
@@ -178,6 +268,7 @@ public sealed class Partition
             try
             {
                 await _log!.AppendAsync([record.ToByteArray()], stopping).ConfigureAwait(false);
+                State.NextPosition = _log.NextPosition;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
             {
@@ -198,10 +289,18 @@ public sealed class Partition
         }
         _turn.Clear();
 
-        if (_eventsSinceSnapshot >= _storage.SnapshotEveryEvents)
+        if (_eventsSinceSnapshot >= _storage.SnapshotEveryEvents && !_snapshots.Running)
         {
-            await SnapshotAsync(stopping).ConfigureAwait(false);
+            _eventsSinceSnapshot = 0;
+            _snapshots.Start(_log!, stopping);
         }
+    }
+
+    private bool TakeHeld(out PartitionWork work)
+    {
+        work = _held!;
+        _held = null;
+        return work is not null;
     }
 
     private void FailTurn(Exception error)
@@ -211,23 +310,6 @@ public sealed class Partition
             work.Fail(error);
         }
         _turn.Clear();
-    }
-
-    // Snapshots are written between turns, so the state they capture is exactly the log up to here.
-    private async Task SnapshotAsync(CancellationToken stopping)
-    {
-        try
-        {
-            var position = _log!.NextPosition;
-            await _log.WriteSnapshotAsync(position, PartitionImages.Capture(State, position), stopping).ConfigureAwait(false);
-            _eventsSinceSnapshot = 0;
-            Log.SnapshotWritten(_logger, Id, position);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
-        {
-            // The log still holds everything; a failed snapshot only makes the next recovery longer.
-            Log.SnapshotFailed(_logger, Id, ex);
-        }
     }
 
     /// <summary>
@@ -247,37 +329,14 @@ public sealed class Partition
             var started = Environment.TickCount64;
             _log = await _store.OpenAsync(Id, _storage.Epoch, stopping).ConfigureAwait(false);
             var state = new PartitionState(Id, _options) { Replaying = true };
-            var from = _log.FirstPosition;
-            var snapshot = await _log.ReadLatestSnapshotAsync(stopping).ConfigureAwait(false);
-            if (snapshot is not null)
-            {
-                PartitionImages.Restore(state, snapshot.State.Span);
-                from = snapshot.Position;
-            }
-            else if (_log.FirstPosition > 1)
-            {
-                throw new InvalidDataException($"the log starts at entry {_log.FirstPosition} and no snapshot covers what came before");
-            }
-            long replayed = 0;
-            await foreach (var entry in _log.ReadAsync(from, stopping).ConfigureAwait(false))
-            {
-                var record = LogRecord.Parser.ParseFrom(entry.Data.Span);
-                if (record.Flags is not null)
-                {
-                    state.Flags = PartitionImages.FromImage(record.Flags);
-                }
-                foreach (var batch in record.Batches)
-                {
-                    ApplyWork.ApplyInputs(state, batch, reply: null);
-                }
-                replayed++;
-            }
+            var (snapshot, replayed, position) = await PartitionReplay.RebuildAsync(state, _log, stopping).ConfigureAwait(false);
             state.Replaying = false;
+            state.NextPosition = position;
             state.TakeEventsInTurn();
             State = state;
             Failure = null;
             _retryDelay = MinRetryDelay;
-            Log.Recovered(_logger, Id, snapshot?.Position ?? 0, replayed, Environment.TickCount64 - started);
+            Log.Recovered(_logger, Id, snapshot, replayed, Environment.TickCount64 - started);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
@@ -335,6 +394,15 @@ public sealed class PartitionState(int id, ResolverOptions options)
     /// <summary>The flag version this partition applies under; logged with the first entry that uses it.</summary>
     public FlagSet Flags { get; internal set; } = FlagSet.Defaults();
 
+    /// <summary>The latest stamp of any input applied: snapshots record it so a rollback can find one taken before its window.</summary>
+    public long MaxStampMs { get; internal set; }
+
+    /// <summary>The log position this turn's entry will get; everything before it is durable.</summary>
+    public long NextPosition { get; internal set; } = 1;
+
+    /// <summary>Rollbacks committed in the retained log, oldest first: a later rollback voids their events again.</summary>
+    internal List<RollbackMark> Rollbacks { get; } = [];
+
     /// <summary>Switches to a newer flag version between turns.</summary>
     internal void UseFlags(FlagSet flags)
     {
@@ -367,6 +435,37 @@ public sealed class PartitionState(int id, ResolverOptions options)
         }
     }
 
+    /// <summary>
+    /// Puts a rewritten world in place and logs the rollback as this turn's entry; the caller made it the
+    /// only work of its turn. Recovery replays the same record through here.
+    /// </summary>
+    internal void CommitRollback(RollbackRecord record)
+    {
+        var world = PartitionImages.RestoreWorld(record.World);
+        if (!Replaying)
+        {
+            foreach (var change in RollbackDiff.ScoreChanges(FindWorld(world.Id), world))
+            {
+                if (_subscribers.Count > 0)
+                {
+                    _changes.Add(change);
+                }
+            }
+            _record = new LogRecord { Rollback = record };
+            if (_flagsUnlogged)
+            {
+                _record.Flags = PartitionImages.ToImage(Flags);
+                _flagsUnlogged = false;
+            }
+        }
+        _worlds[world.Id] = world;
+        Rollbacks.Add(record.Mark);
+    }
+
+    /// <summary>Forgets rollbacks whose entry was trimmed from the log: no replay can cross them any more.</summary>
+    internal void ForgetRollbacksBefore(long firstPosition) =>
+        Rollbacks.RemoveAll(m => (long)m.Position < firstPosition);
+
     /// <summary>This turn's log entry, or null when the turn changed nothing that needs logging.</summary>
     internal LogRecord? TakeLogRecord()
     {
@@ -391,6 +490,17 @@ public sealed class PartitionState(int id, ResolverOptions options)
     }
 
     public World? FindWorld(string worldId) => _worlds.GetValueOrDefault(worldId);
+
+    /// <summary>Adds <paramref name="world"/>, or replaces the world of that id; false when a new one would exceed the limit.</summary>
+    internal bool PutWorld(World world)
+    {
+        if (!_worlds.ContainsKey(world.Id) && _worlds.Count >= Options.MaxWorldsPerPartition)
+        {
+            return false;
+        }
+        _worlds[world.Id] = world;
+        return true;
+    }
 
     public World? GetOrAddWorld(string worldId)
     {

@@ -12,68 +12,93 @@ public static class PartitionImages
 {
     public static byte[] Capture(PartitionState state, long position)
     {
-        var image = new PartitionImage { Partition = (uint)state.Id, Position = (ulong)position, Flags = ToImage(state.Flags) };
+        var image = new PartitionImage
+        {
+            Partition = (uint)state.Id,
+            Position = (ulong)position,
+            Flags = ToImage(state.Flags),
+            MaxStampMs = state.MaxStampMs,
+        };
+        image.Rollbacks.AddRange(state.Rollbacks);
         var worlds = state.Worlds.ToArray();
         Array.Sort(worlds, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
         foreach (var world in worlds)
         {
-            var w = new WorldImage { WorldId = world.Id };
-            var players = world.Players.ToArray();
-            Array.Sort(players, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-            foreach (var p in players)
-            {
-                var m = new PlayerImageMessage
-                {
-                    Id = p.Id,
-                    X = p.X,
-                    Y = p.Y,
-                    Score = p.Score,
-                    ScoreReachedAtMs = p.ScoreReachedAtMs,
-                    LastSeq = p.LastSeq,
-                    Joined = p.Joined,
-                    Online = p.Online,
-                    LastClientTimeMs = p.LastClientTimeMs,
-                    LastMotionClientTimeMs = p.LastMotionClientTimeMs,
-                };
-                if (p.LastTeleportStampMs is { } teleported)
-                {
-                    m.LastTeleportStampMs = teleported;
-                }
-                w.Players.Add(m);
-            }
-            var treasures = world.AllTreasures.ToArray();
-            Array.Sort(treasures, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-            foreach (var t in treasures)
-            {
-                w.Treasures.Add(new TreasureImage { Id = t.Id, X = t.X, Y = t.Y, Value = t.Value, ClaimedBy = t.ClaimedBy ?? "" });
-            }
-            image.Worlds.Add(w);
+            image.Worlds.Add(CaptureWorld(world));
         }
         return image.ToByteArray();
     }
 
-    public static void Restore(PartitionState state, ReadOnlySpan<byte> bytes)
+    /// <summary>One world's whole state, players and treasures ordered by id.</summary>
+    public static WorldImage CaptureWorld(World world)
     {
-        var image = PartitionImage.Parser.ParseFrom(bytes);
+        var w = new WorldImage { WorldId = world.Id };
+        var players = world.Players.ToArray();
+        Array.Sort(players, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var p in players)
+        {
+            var m = new PlayerImageMessage
+            {
+                Id = p.Id,
+                X = p.X,
+                Y = p.Y,
+                Score = p.Score,
+                ScoreReachedAtMs = p.ScoreReachedAtMs,
+                LastSeq = p.LastSeq,
+                Joined = p.Joined,
+                Online = p.Online,
+                LastClientTimeMs = p.LastClientTimeMs,
+                LastMotionClientTimeMs = p.LastMotionClientTimeMs,
+            };
+            if (p.LastTeleportStampMs is { } teleported)
+            {
+                m.LastTeleportStampMs = teleported;
+            }
+            w.Players.Add(m);
+        }
+        var treasures = world.AllTreasures.ToArray();
+        Array.Sort(treasures, static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var t in treasures)
+        {
+            w.Treasures.Add(new TreasureImage { Id = t.Id, X = t.X, Y = t.Y, Value = t.Value, ClaimedBy = t.ClaimedBy ?? "" });
+        }
+        return w;
+    }
+
+    /// <summary>A world rebuilt from its image.</summary>
+    public static World RestoreWorld(WorldImage w)
+    {
+        var world = new World(w.WorldId, WorldRules.Default);
+        foreach (var p in w.Players)
+        {
+            world.RestorePlayer(new DomainPlayerImage(
+                p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Joined, p.Online,
+                p.LastClientTimeMs, p.LastMotionClientTimeMs,
+                p.HasLastTeleportStampMs ? p.LastTeleportStampMs : null));
+        }
+        foreach (var t in w.Treasures)
+        {
+            world.RestoreTreasure(t.Id, t.X, t.Y, t.Value, t.ClaimedBy.Length == 0 ? null : t.ClaimedBy);
+        }
+        return world;
+    }
+
+    public static void Restore(PartitionState state, ReadOnlySpan<byte> bytes) => Restore(state, PartitionImage.Parser.ParseFrom(bytes));
+
+    public static void Restore(PartitionState state, PartitionImage image)
+    {
         if (image.Partition != state.Id)
         {
             throw new InvalidDataException($"snapshot is of partition {image.Partition}, not {state.Id}");
         }
         state.Flags = image.Flags is null ? FlagSet.Defaults() : FromImage(image.Flags);
+        state.MaxStampMs = image.MaxStampMs;
+        state.Rollbacks.AddRange(image.Rollbacks);
         foreach (var w in image.Worlds)
         {
-            var world = state.GetOrAddWorld(w.WorldId)
-                ?? throw new InvalidDataException($"snapshot has more worlds than this partition may hold ({state.Options.MaxWorldsPerPartition})");
-            foreach (var p in w.Players)
+            if (!state.PutWorld(RestoreWorld(w)))
             {
-                world.RestorePlayer(new DomainPlayerImage(
-                    p.Id, p.X, p.Y, p.Score, p.ScoreReachedAtMs, p.LastSeq, p.Joined, p.Online,
-                    p.LastClientTimeMs, p.LastMotionClientTimeMs,
-                    p.HasLastTeleportStampMs ? p.LastTeleportStampMs : null));
-            }
-            foreach (var t in w.Treasures)
-            {
-                world.RestoreTreasure(t.Id, t.X, t.Y, t.Value, t.ClaimedBy.Length == 0 ? null : t.ClaimedBy);
+                throw new InvalidDataException($"snapshot has more worlds than this partition may hold ({state.Options.MaxWorldsPerPartition})");
             }
         }
     }

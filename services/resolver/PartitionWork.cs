@@ -2,6 +2,7 @@ using Veltrix.Contracts;
 using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
 using Veltrix.Domain;
+using Veltrix.Storage;
 using ScoreChangeMessage = Veltrix.Contracts.Internal.ScoreChange;
 
 namespace Veltrix.Resolver;
@@ -11,6 +12,12 @@ namespace Veltrix.Resolver;
 public abstract class PartitionWork
 {
     public abstract void Run(PartitionState state);
+
+    /// <summary>Only <see cref="LoopWork{T}"/> overrides it; the loop gives such work a turn of its own.</summary>
+    internal virtual ValueTask RunOnLoopAsync(PartitionState state, IPartitionLog log, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    internal virtual bool TakesOwnTurn => false;
 
     public abstract void Complete();
 
@@ -35,6 +42,27 @@ public abstract class PartitionWork<T> : PartitionWork
     public sealed override void Fail(Exception exception) => _done.TrySetException(exception);
 }
 
+/// <summary>
+/// Work that awaits on the loop (reads the log) and takes a turn of its own. <see cref="PartitionWork.Run"/>
+/// is not used; the loop calls <see cref="RunOnLoopAsync"/>, which changes the state only at its end.
+/// </summary>
+public abstract class LoopWork<T> : PartitionWork<T>
+{
+    private T? _outcome;
+
+    protected sealed override T Execute(PartitionState state) => _outcome!;
+
+    public abstract ValueTask<T> ExecuteOnLoopAsync(PartitionState state, IPartitionLog log, CancellationToken cancellationToken);
+
+    internal sealed override bool TakesOwnTurn => true;
+
+    internal sealed override async ValueTask RunOnLoopAsync(PartitionState state, IPartitionLog log, CancellationToken cancellationToken)
+    {
+        _outcome = await ExecuteOnLoopAsync(state, log, cancellationToken).ConfigureAwait(false);
+        Run(state);
+    }
+}
+
 /// <summary>Applies a batch: spawns first, then events in order.</summary>
 public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
 {
@@ -52,6 +80,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
     {
         foreach (var spawn in batch.Spawns)
         {
+            state.MaxStampMs = Math.Max(state.MaxStampMs, spawn.StampMs);
             if (state.GetOrAddWorld(spawn.WorldId)?.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value) == true)
             {
                 state.Spawns++;
@@ -63,6 +92,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
         }
         foreach (var stamped in batch.Events)
         {
+            state.MaxStampMs = Math.Max(state.MaxStampMs, stamped.StampMs);
             var verdict = ApplyOne(state, stamped);
             reply?.Results.Add(verdict.ToResult());
         }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Veltrix.Resolver.Flags;
 using Veltrix.Resolver.Grpc;
+using Veltrix.Resolver.Rollback;
 using Veltrix.Storage;
 
 namespace Veltrix.Resolver;
@@ -19,6 +20,8 @@ public static class ResolverExtensions
         builder.Services.AddSingleton<FlagSource>();
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<FlagSource>());
         builder.Services.AddSingleton<PartitionSet>();
+        builder.Services.AddSingleton<OwnerClients>();
+        builder.Services.AddSingleton(static sp => RollbackAudit.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         builder.Services.AddHealthChecks().AddCheck<PartitionHealthCheck>("partitions");
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<PartitionSet>());
         return builder;
@@ -29,7 +32,19 @@ public static class ResolverExtensions
         app.MapGrpcService<PartitionWriterService>();
         app.MapGrpcService<ResolverService>();
         app.MapGrpcService<ScoreFeedService>();
-        Log.Owning(app.Logger, app.Services.GetRequiredService<PartitionSet>().Count);
+        app.MapGrpcService<AdminService>();
+        var partitions = app.Services.GetRequiredService<PartitionSet>();
+        Log.Owning(app.Logger, partitions.Ordinal, partitions.Map.InstanceCount, partitions.Count, partitions.Total, Owned(partitions));
         return app;
+    }
+
+    private static string Owned(PartitionSet partitions)
+    {
+        var ids = new string[partitions.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = partitions[i].Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return string.Join(',', ids);
     }
 }

@@ -20,7 +20,9 @@ public sealed class ResolverFixture : IDisposable
     }
 
     /// <summary>A resolver over <paramref name="dataDir"/>; a fresh temporary folder (deleted at the end) when null.</summary>
-    internal ResolverFixture(string? dataDir, long snapshotEveryEvents = 1_000_000, string flagsFile = "")
+    internal ResolverFixture(
+        string? dataDir, long snapshotEveryEvents = 1_000_000, string flagsFile = "",
+        IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
         _ownsDataDir = dataDir is null;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("veltrix-resolver-").FullName;
@@ -30,11 +32,14 @@ public sealed class ResolverFixture : IDisposable
                 new("Veltrix:Storage:DataDir", DataDir),
                 new("Veltrix:Storage:SnapshotEveryEvents", snapshotEveryEvents.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new("Veltrix:Flags:File", flagsFile),
-            ])));
+                // The games are stamped in 2023: keep them inside the rollback horizon.
+                new("Veltrix:Storage:RetentionHours", "876000"),
+            ]).AddInMemoryCollection(settings ?? [])));
         Channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
         Writer = new PartitionWriter.PartitionWriterClient(Channel);
         Reads = new Contracts.V1.Resolver.ResolverClient(Channel);
         Feed = new ScoreFeed.ScoreFeedClient(Channel);
+        Admin = new Admin.AdminClient(Channel);
     }
 
     public string DataDir { get; }
@@ -43,6 +48,7 @@ public sealed class ResolverFixture : IDisposable
     public PartitionWriter.PartitionWriterClient Writer { get; }
     public Contracts.V1.Resolver.ResolverClient Reads { get; }
     public ScoreFeed.ScoreFeedClient Feed { get; }
+    public Admin.AdminClient Admin { get; }
 
     public HttpClient CreateHttpClient() => _factory.CreateClient();
 

@@ -95,6 +95,18 @@ public sealed class RollbackTests : IDisposable
             Assert.Equal(0, await ScoreAsync(resolver, "cheat"));
             Assert.Equal(50, await ScoreAsync(resolver, "honest"));
 
+            // The audit trail that outlives the log: who, when, why, and the diff.
+            var audit = Assert.Single(File.ReadAllLines(Path.Combine(_dataDir, "audit", "rollbacks.jsonl")));
+            using (var json = System.Text.Json.JsonDocument.Parse(audit))
+            {
+                var root = json.RootElement;
+                Assert.Equal(report.AuditId, root.GetProperty("audit_id").GetString());
+                Assert.Equal("ops-anna", root.GetProperty("actor").GetString());
+                Assert.Equal("teleport exploit, ticket 4711", root.GetProperty("reason").GetString());
+                Assert.True(root.GetProperty("committed_at_ms").GetInt64() > 0);
+                Assert.Equal(2, root.GetProperty("scores").GetArrayLength());
+            }
+
             // The boards hear it at once: both players' new scores, with when they were reached.
             using var within = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             var heard = new Dictionary<string, ScoreChange>();
@@ -174,6 +186,46 @@ public sealed class RollbackTests : IDisposable
         Assert.Contains(feed.ResponseStream.Current.Changes, c => c.PlayerId == "sock" && c.Removed);
         var error = await Assert.ThrowsAsync<RpcException>(() => ScoreAsync(resolver, "sock"));
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Log_PastRetentionHorizon_TrimmedInBackgroundRestartExactRollbackRefused()
+    {
+        // The game is stamped in 2023: with a one-hour horizon all of it is past, and once a background
+        // snapshot covers it the log before that snapshot is dropped.
+        IEnumerable<KeyValuePair<string, string?>> oneHour = [new("Veltrix:Storage:RetentionHours", "1"), new("Veltrix:Storage:SegmentBytes", "1024")];
+        using (var resolver = new ResolverFixture(_dataDir, snapshotEveryEvents: 2, settings: oneHour))
+        {
+            await PlayExploitAsync(resolver);
+            // More turns, so the log spans several (small) segments and trimming has whole ones to drop.
+            await ApplyAllAsync(resolver, Batch(World, Join(World, "filler", 1, T0 + 41_000).Stamp(T0 + 41_000)), Outcome.Accepted);
+            for (var i = 2; i < 60; i++)
+            {
+                await ApplyAllAsync(resolver, Batch(World, Move(World, "filler", (ulong)i, 0, 0, T0 + 41_000 + i).Stamp(T0 + 41_000 + i)), Outcome.Rejected);
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            RpcException? refused = null;
+            while (refused is null && DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    await resolver.Admin.RollbackAsync(VoidCheat(dryRun: true));
+                    await Task.Delay(50);
+                }
+                catch (RpcException ex)
+                {
+                    refused = ex;
+                }
+            }
+            Assert.NotNull(refused);
+            Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+            Assert.Contains("rollback horizon", refused.Status.Detail, StringComparison.Ordinal);
+        }
+
+        using var restarted = new ResolverFixture(_dataDir, settings: oneHour);
+        Assert.Equal(70, await ScoreAsync(restarted, "cheat"));
+        var retry = await restarted.Writer.ApplyAsync(Batch(World, Dig(World, "cheat", 5, T0 + 40_000).Stamp(T0 + 40_000)));
+        Assert.Equal(Outcome.Duplicate, retry.Results[0].Outcome);
     }
 
     public static TheoryData<RollbackRequest, StatusCode> BadRequests => new()

@@ -7,8 +7,10 @@ using Veltrix.Storage;
 namespace Veltrix.Resolver.Grpc;
 
 /// <summary>Admin operations. Rollback voids chosen events of one world and replays the rest (DESIGN.md section 4).</summary>
-public sealed class AdminService(PartitionSet partitions) : Admin.AdminBase
+public sealed class AdminService(PartitionSet partitions, OwnerClients owners, RollbackAudit audit) : Admin.AdminBase
 {
+    /// <summary>Who asks, as the admin tool declares it, until the gateway passes on an authenticated caller.</summary>
+    public const string ActorHeader = "veltrix-actor";
     private const int MaxPlayers = 10_000;
     private const int MaxReasonLength = 1_000;
 
@@ -16,10 +18,20 @@ public sealed class AdminService(PartitionSet partitions) : Admin.AdminBase
     {
         Validate(request);
         var actor = ActorOf(context);
+        var partition = partitions.For(request.WorldId, out var owner);
+        if (partition is null)
+        {
+            // Another instance owns the world; it audits the rollback under the same actor.
+            return await owners.ForwardAsync(context, request.WorldId, owner, request, (invoker, r, options) =>
+            {
+                options.Headers!.Add(ActorHeader, actor);
+                return new Admin.AdminClient(invoker).RollbackAsync(r, options);
+            });
+        }
         RollbackReport? report;
         try
         {
-            report = await partitions.For(request.WorldId).RollbackAsync(request, actor, context.CancellationToken);
+            report = await partition.RollbackAsync(request, actor, audit, context.CancellationToken);
         }
         catch (RollbackHorizonException ex)
         {
@@ -76,7 +88,7 @@ public sealed class AdminService(PartitionSet partitions) : Admin.AdminBase
         {
             return name;
         }
-        var declared = context.RequestHeaders.GetValue("veltrix-actor");
+        var declared = context.RequestHeaders.GetValue(ActorHeader);
         return string.IsNullOrWhiteSpace(declared) ? "unknown" : declared[..Math.Min(declared.Length, 128)];
     }
 }

@@ -1,6 +1,7 @@
 using Veltrix.Contracts.Storage;
 using Veltrix.Contracts.V1;
 using Veltrix.Domain;
+using Veltrix.Storage;
 
 namespace Veltrix.Resolver.Rollback;
 
@@ -51,7 +52,16 @@ public static class RollbackPlanner
             {
                 continue;
             }
-            var snapshot = await log.ReadSnapshotAsync(position, cancellationToken).ConfigureAwait(false);
+            Snapshot? snapshot;
+            try
+            {
+                snapshot = await log.ReadSnapshotAsync(position, cancellationToken).ConfigureAwait(false);
+            }
+            catch (LogCorruptedException)
+            {
+                // A damaged snapshot is no base; an older one (or the start of the log) still is.
+                continue;
+            }
             if (snapshot is null || SnapshotHeader.MaxStampMs(snapshot.State.Span) is not { } maxStamp)
             {
                 continue;

@@ -25,6 +25,9 @@ public sealed class RollbackCommitWork(
     WorldRewrite rewrite, IPartitionLog plannedOn, RollbackRequest request, string actor, TimeProvider time)
     : LoopWork<RollbackReport>
 {
+    /// <summary>What was committed; null for a dry run or before the commit.</summary>
+    public RollbackRecord? Committed { get; private set; }
+
     public override async ValueTask<RollbackReport> ExecuteOnLoopAsync(PartitionState state, IPartitionLog log, CancellationToken cancellationToken)
     {
         if (!ReferenceEquals(log, plannedOn))
@@ -60,7 +63,7 @@ public sealed class RollbackCommitWork(
             AuditId = report.AuditId,
         };
         mark.PlayerIds.AddRange(request.PlayerIds);
-        state.CommitRollback(new RollbackRecord
+        Committed = new RollbackRecord
         {
             Mark = mark,
             World = PartitionImages.CaptureWorld(rewrite.World),
@@ -68,7 +71,8 @@ public sealed class RollbackCommitWork(
             Reason = request.Reason,
             CommittedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds(),
             Report = report,
-        });
+        };
+        state.CommitRollback(Committed);
         return report;
     }
 }
