@@ -150,7 +150,7 @@ public sealed class World
             {
                 player = _players[e.PlayerId];
             }
-            else if (verdict.Outcome == Outcome.Rejected && _players.Count < Rules.MaxPlayers)
+            else if (verdict.Outcome == Outcome.Rejected && _players.Count - _joined < Rules.MaxPlayers)
             {
                 // Rejected events consume their seq even before a join; without a record of it, a
                 // replay would take the same seq again and a later event could be applied twice.
@@ -210,7 +210,9 @@ public sealed class World
     {
         if (player is null || !player.Joined)
         {
-            if (player is null && _players.Count >= Rules.MaxPlayers)
+            // Only joined players count: records kept for rejected events (capped on their own) cannot
+            // fill a world against the players who want in.
+            if (_joined >= Rules.MaxPlayers)
             {
                 return Verdict.Rejected(Reasons.WorldFull);
             }

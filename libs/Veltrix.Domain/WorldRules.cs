@@ -27,6 +27,9 @@ public sealed record WorldRules
 
     public int ScoreMultiplierPct { get; init; } = 100;
 
-    /// <summary>Joined players a world keeps; hostile input cannot grow a world past it.</summary>
+    /// <summary>
+    /// Joined players a world keeps; records of players known only from rejected events are capped at as
+    /// many again, so hostile input cannot grow a world past twice this, nor keep players out.
+    /// </summary>
     public int MaxPlayers { get; init; } = 2_000_000;
 }

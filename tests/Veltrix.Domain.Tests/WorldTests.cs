@@ -285,4 +285,17 @@ public sealed class WorldTests
 
         Assert.Equal(Reasons.WorldFull, world.Apply(Ev("bob", 1, T0, EventKind.Join), T0, out _).Reason);
     }
+
+    [Fact]
+    public void Join_RecordsOfRejectedStrangersAtLimit_DoNotKeepPlayersOut()
+    {
+        var world = new World("w1", WorldRules.Default with { MaxPlayers = 1 });
+        Assert.Equal(Reasons.NotJoined, world.Apply(Ev("stranger", 1, T0, EventKind.Dig), T0, out _).Reason);
+
+        Assert.True(world.Apply(Ev("alice", 1, T0, EventKind.Join), T0, out _).IsAccepted);
+        Assert.Equal(Reasons.WorldFull, world.Apply(Ev("stranger", 2, T0, EventKind.Join), T0, out _).Reason);
+        // The second stranger gets no record (the cap for them is full too): their seq is not remembered.
+        world.Apply(Ev("other", 1, T0, EventKind.Dig), T0, out _);
+        Assert.Equal(2, world.Players.Count);
+    }
 }
