@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Veltrix.Contracts;
 using Veltrix.Contracts.Internal;
@@ -10,23 +9,20 @@ using Veltrix.ServiceDefaults;
 namespace Veltrix.Ingest;
 
 /// <summary>
-/// Validates a batch, stamps it with this server's receive time, splits it by owning partition and
-/// sends each part to the resolver instance that owns the partition (<see cref="PartitionMap"/>). Results
-/// come back in the batch's order, and only once the owners have answered for every part: a failure
-/// anywhere fails the whole batch, never acks part of it.
+/// Validates a batch, stamps it with this server's receive time, splits it by owning partition and queues
+/// each part on that partition's <see cref="PartitionLane"/>, which sends it to the resolver instance that
+/// owns the partition (<see cref="PartitionMap"/>). Results come back in the batch's order, and only once
+/// every part was answered: a failure anywhere fails the whole batch, never acks part of it.
 /// </summary>
 public sealed class EventRouter
 {
-    // Indexed by partition: the owner's client, one per owner, created once.
-    private readonly PartitionWriter.PartitionWriterClient[] _writers;
+    private readonly PartitionLane[] _lanes;
     private readonly TimeProvider _time;
-    private readonly int _partitions;
-    private readonly TimeSpan _callTimeout;
     private long _received;
     private long _malformed;
     private long _batches;
 
-    public EventRouter(ResolverChannels resolvers, IOptions<MeshOptions> mesh, TimeProvider time, IMeterFactory meters)
+    public EventRouter(ResolverChannels resolvers, IOptions<MeshOptions> mesh, IOptions<IngestOptions> options, TimeProvider time, IMeterFactory meters)
     {
         var meter = meters.Create("Veltrix.Ingest");
         var map = resolvers.Map;
@@ -35,25 +31,30 @@ public sealed class EventRouter
         {
             owners[i] = new PartitionWriter.PartitionWriterClient(resolvers.ForOrdinal(i));
         }
-        _writers = new PartitionWriter.PartitionWriterClient[map.Partitions];
-        for (var p = 0; p < _writers.Length; p++)
+        var callTimeout = TimeSpan.FromMilliseconds(mesh.Value.CallTimeoutMs);
+        _lanes = new PartitionLane[map.Partitions];
+        for (var p = 0; p < _lanes.Length; p++)
         {
-            _writers[p] = owners[map.OwnerOf(p)];
+            _lanes[p] = new PartitionLane((uint)p, owners[map.OwnerOf(p)], options.Value, callTimeout, time);
         }
         _time = time;
-        _partitions = map.Partitions;
-        _callTimeout = TimeSpan.FromMilliseconds(mesh.Value.CallTimeoutMs);
         meter.CreateObservableCounter("veltrix.ingest.events", () => Volatile.Read(ref _received), description: "Events received");
         meter.CreateObservableCounter("veltrix.ingest.malformed", () => Volatile.Read(ref _malformed), description: "Events refused as malformed");
         meter.CreateObservableCounter("veltrix.ingest.batches", () => Volatile.Read(ref _batches), description: "Batches routed");
+        meter.CreateObservableCounter("veltrix.ingest.resolver_calls", () => Sum(static l => l.Calls), description: "Apply calls to resolvers (each carries the parts of many batches)");
     }
 
-    public async Task<EventResult[]> RouteAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the batch's parts on their lanes and returns once they are queued, so the caller's next batch
+    /// queues behind this one; the returned task completes with the results once every part was answered.
+    /// </summary>
+    internal async ValueTask<Task<EventResult[]>> SubmitAsync(IReadOnlyList<Event> events, PublishStream stream, CancellationToken cancellationToken)
     {
         var results = new EventResult[events.Count];
         var stamp = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var parts = new Part?[_partitions];
+        var parts = new LanePart?[_lanes.Length];
         var malformed = 0;
+        var routed = 0;
 
         for (var i = 0; i < events.Count; i++)
         {
@@ -66,9 +67,14 @@ public sealed class EventRouter
                 malformed++;
                 continue;
             }
-            var p = Partitioning.PartitionOf(game.WorldId, _partitions);
-            var part = parts[p] ??= new Part((uint)p);
-            part.Batch.Events.Add(new StampedEvent { Event = e, StampMs = stamp });
+            var p = Partitioning.PartitionOf(game.WorldId, _lanes.Length);
+            var part = parts[p];
+            if (part is null)
+            {
+                parts[p] = part = new LanePart(stream, results);
+                routed++;
+            }
+            part.Events.Add(new StampedEvent { Event = e, StampMs = stamp });
             part.Positions.Add(i);
         }
 
@@ -76,37 +82,40 @@ public sealed class EventRouter
         Interlocked.Add(ref _malformed, malformed);
         Interlocked.Increment(ref _batches);
 
-        var deadline = _time.GetUtcNow().UtcDateTime + _callTimeout;
-        foreach (var part in parts)
+        if (routed == 0)
         {
-            if (part is not null)
+            return Task.FromResult(results);
+        }
+        var done = new Task[routed];
+        var n = 0;
+        for (var p = 0; p < parts.Length; p++)
+        {
+            if (parts[p] is { } part)
             {
-                part.Reply = _writers[part.Batch.Partition].ApplyAsync(part.Batch, deadline: deadline, cancellationToken: cancellationToken).ResponseAsync;
+                await _lanes[p].EnqueueAsync(part, cancellationToken).ConfigureAwait(false);
+                done[n++] = part.Done;
             }
         }
-        foreach (var part in parts)
-        {
-            if (part is null)
-            {
-                continue;
-            }
-            var reply = await part.Reply!.ConfigureAwait(false);
-            if (reply.Results.Count != part.Positions.Count)
-            {
-                throw new RpcException(new Status(StatusCode.Internal, "resolver answered a different number of results"));
-            }
-            for (var j = 0; j < part.Positions.Count; j++)
-            {
-                results[part.Positions[j]] = reply.Results[j];
-            }
-        }
+        return WhenAnswered(done, results);
+    }
+
+    /// <summary>Routes one batch and waits for its results.</summary>
+    internal async Task<EventResult[]> RouteAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken) =>
+        await (await SubmitAsync(events, new PublishStream(), cancellationToken).ConfigureAwait(false)).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    private static async Task<EventResult[]> WhenAnswered(Task[] parts, EventResult[] results)
+    {
+        await Task.WhenAll(parts).ConfigureAwait(false);
         return results;
     }
 
-    private sealed class Part(uint partition)
+    private long Sum(Func<PartitionLane, long> read)
     {
-        public ApplyBatch Batch { get; } = new() { Partition = partition };
-        public List<int> Positions { get; } = [];
-        public Task<ApplyReply>? Reply { get; set; }
+        long total = 0;
+        foreach (var lane in _lanes)
+        {
+            total += read(lane);
+        }
+        return total;
     }
 }

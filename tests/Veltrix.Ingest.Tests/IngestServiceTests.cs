@@ -133,6 +133,64 @@ public sealed class IngestServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Publish_BatchesQueuedWhileResolverBusy_MergedIntoOneCallInSendOrder()
+    {
+        var world = WorldIn(1);
+        _resolver.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var call = _ingest.Publish(deadline: DateTime.UtcNow.AddSeconds(20));
+        for (ulong b = 0; b < 20; b++)
+        {
+            var batch = new EventBatch { BatchId = b };
+            for (ulong i = 1; i <= 5; i++)
+            {
+                batch.Events.Add(Join(world, "p", seq: b * 5 + i));
+            }
+            await call.RequestStream.WriteAsync(batch);
+        }
+        // The first batch's call is held at the resolver; the other 19 queue behind it meanwhile.
+        while (_resolver.Calls == 0)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(200);
+        _resolver.Gate.SetResult();
+
+        for (ulong b = 0; b < 20; b++)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(b, call.ResponseStream.Current.BatchId);
+            Assert.Equal(5, call.ResponseStream.Current.Results.Count);
+        }
+        await call.RequestStream.CompleteAsync();
+
+        var calls = _resolver.Received.Where(r => r.Events.Any(e => e.Event.WorldId == world)).ToList();
+        Assert.InRange(calls.Count, 2, 19);
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), calls.SelectMany(c => c.Events).Select(e => e.Event.Seq));
+    }
+
+    [Fact]
+    public async Task Publish_BatchFailsAtResolver_LaterBatchesOfStreamNeverApplied()
+    {
+        var world = WorldIn(2);
+        _resolver.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _resolver.FailingCalls = 1;
+        using var call = _ingest.Publish(deadline: DateTime.UtcNow.AddSeconds(20));
+        await call.RequestStream.WriteAsync(new EventBatch { BatchId = 1, Events = { Join(world, "q", 1) } });
+        await call.RequestStream.WriteAsync(new EventBatch { BatchId = 2, Events = { Join(world, "q", 2) } });
+        while (_resolver.Calls == 0)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(200);
+        _resolver.Gate.SetResult();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.DoesNotContain(_resolver.Received, r => r.Events.Any(e => e.Event.WorldId == world));
+    }
+
+    [Fact]
     public async Task Publish_BatchOverEventLimit_ResourceExhausted()
     {
         var batch = new EventBatch { BatchId = 1 };

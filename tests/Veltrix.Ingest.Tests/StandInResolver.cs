@@ -25,6 +25,28 @@ public sealed class StandInResolver : IAsyncDisposable
 
     public StatusCode? FailWith { get; set; }
 
+    /// <summary>Calls wait here until it is opened (it starts open).</summary>
+    public TaskCompletionSource Gate { get; set; } = OpenGate();
+
+    /// <summary>This many calls (after the gate) fail with UNAVAILABLE before calls succeed again.</summary>
+    public int FailingCalls
+    {
+        get => Volatile.Read(ref _failingCalls);
+        set => Volatile.Write(ref _failingCalls, value);
+    }
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    private int _failingCalls;
+    private int _calls;
+
+    public static TaskCompletionSource OpenGate()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+
     public string Address => _server.Address;
 
     public static async Task<StandInResolver> StartAsync()
@@ -40,8 +62,14 @@ public sealed class StandInResolver : IAsyncDisposable
 
     private sealed class Writer(StandInResolver standIn) : PartitionWriter.PartitionWriterBase
     {
-        public override Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
+        public override async Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
         {
+            Interlocked.Increment(ref standIn._calls);
+            await standIn.Gate.Task.WaitAsync(context.CancellationToken);
+            if (Interlocked.Decrement(ref standIn._failingCalls) >= 0)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "stand-in failure"));
+            }
             if (standIn.FailWith is { } status)
             {
                 throw new RpcException(new Status(status, "stand-in failure"));
@@ -52,7 +80,7 @@ public sealed class StandInResolver : IAsyncDisposable
             {
                 reply.Results.Add(new EventResult { Outcome = Outcome.Accepted });
             }
-            return Task.FromResult(reply);
+            return reply;
         }
     }
 }
