@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -29,6 +30,8 @@ public sealed class Partition : IDisposable
     private readonly SemaphoreSlim _rollbackGate = new(1, 1);
     private PartitionWork? _held;
     private readonly SnapshotCompactor _snapshots;
+    private readonly ReadOnlyMemory<byte>[] _entry = new ReadOnlyMemory<byte>[1];
+    private byte[] _entryBuffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IPartitionLog? _log;
     private long _eventsSinceSnapshot;
@@ -267,7 +270,17 @@ public sealed class Partition : IDisposable
         {
             try
             {
-                await _log!.AppendAsync([record.ToByteArray()], stopping).ConfigureAwait(false);
+                // Entries of busy turns are hundreds of KiB: one pooled buffer, reused turn after turn, keeps
+                // them off the large-object heap (and out of gen2 collections).
+                var size = record.CalculateSize();
+                if (_entryBuffer.Length < size)
+                {
+                    ArrayPool<byte>.Shared.Return(_entryBuffer);
+                    _entryBuffer = ArrayPool<byte>.Shared.Rent(size);
+                }
+                record.WriteTo(_entryBuffer.AsSpan(0, size));
+                _entry[0] = _entryBuffer.AsMemory(0, size);
+                await _log!.AppendAsync(_entry, stopping).ConfigureAwait(false);
                 State.NextPosition = _log.NextPosition;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)

@@ -165,6 +165,7 @@ public sealed class Mesh : IAsyncDisposable
             args.Add(Arg("Veltrix:Resolver:Ordinal", spec.Instance));
             // Instance 0 keeps the folder a single resolver always used, so existing data still opens.
             args.Add(Arg("Veltrix:Storage:DataDir", Path.Combine(_settings.DataDir, spec.Name)));
+            args.AddRange(_settings.ResolverArguments);
         }
         if (spec == ServiceCatalog.SpawnTimer && _settings.SpawnWorlds.Count > 0)
         {

@@ -22,6 +22,9 @@ public sealed record MeshSettings
     /// </summary>
     public string? BinDir { get; init; }
 
+    /// <summary>More <c>--Key=value</c> arguments for every resolver instance, e.g. the Redis store's (bench --redis).</summary>
+    public IReadOnlyList<string> ResolverArguments { get; init; } = [];
+
     /// <summary>Worlds the spawn timer keeps seeded with treasures (the bots' worlds).</summary>
     public IReadOnlyList<string> SpawnWorlds { get; init; } = [];
 
