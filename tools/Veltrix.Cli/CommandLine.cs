@@ -7,6 +7,7 @@ internal sealed class CommandLine
 {
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
     private readonly List<string> _positional = [];
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 
     private CommandLine()
     {
@@ -15,8 +16,16 @@ internal sealed class CommandLine
     public IReadOnlyList<string> Positional => _positional;
 
     /// <summary>Parses <paramref name="args"/>; every option must be one of <paramref name="known"/>.</summary>
-    public static CommandLine Parse(IReadOnlyList<string> args, params string[] known)
+    public static CommandLine Parse(IReadOnlyList<string> args, params string[] known) => Parse(args, [], known);
+
+    /// <summary>
+    /// Parses <paramref name="args"/>: <paramref name="flags"/> are options without a value (<c>--redis</c>),
+    /// every other option must be one of <paramref name="known"/> and takes one.
+    /// </summary>
+    public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlyCollection<string> flags, params string[] known)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(flags);
         var line = new CommandLine();
         for (var i = 0; i < args.Count; i++)
         {
@@ -27,6 +36,11 @@ internal sealed class CommandLine
                 continue;
             }
             var name = arg[2..];
+            if (flags.Contains(name))
+            {
+                line._flags.Add(name);
+                continue;
+            }
             string value;
             var equals = name.IndexOf('=', StringComparison.Ordinal);
             if (equals >= 0)
@@ -52,6 +66,9 @@ internal sealed class CommandLine
     }
 
     public string? Text(string name) => _options.GetValueOrDefault(name);
+
+    /// <summary>Whether the flag <c>--name</c> was given.</summary>
+    public bool Flag(string name) => _flags.Contains(name);
 
     public int Int(string name, int fallback, int min, int max)
     {

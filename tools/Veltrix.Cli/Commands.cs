@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using Veltrix.Cli.Bench;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
 using Veltrix.Cli.Launch;
@@ -25,6 +26,18 @@ internal static class Commands
                               ordinal (instance 0 on port+20, instance i on port+50+2(i-1))
           smoke [--gateway URL] [--token JWT]
                               the scripted game against a running mesh (default http://127.0.0.1:7700)
+          bench [--duration 60s] [--warmup 5s] [--streams 8] [--batch 256] [--inflight 4] [--rate R]
+                [--players N] [--worlds N] [--redis] [--smoke] [--no-sink] [--jit] [--bin-dir DIR]
+                [--port N] [--out DIR] [--token JWT]
+                              measure the mesh under load: a bare gRPC sink first (the transport ceiling),
+                              then the mesh from the AOT binaries in --bin-dir (default artifacts/aot; --jit
+                              runs the build output instead) on a free port range with a fresh data folder
+                              (--redis: a private redis-server with appendfsync always, and redis-benchmark
+                              after); --streams Publish streams of --batch events, --inflight batches each,
+                              flat out or at --rate events/s in total (320k, 1M accepted); per-second
+                              progress, then a table with the budget's verdicts and a JSON report in --out
+                              (default artifacts/bench). --smoke: 10 s after 2 s of warm-up, and the exit
+                              code says only whether every event sent was acked without error
           count-trx DIR       count the results in DIR's *.trx files; prints "N passed, N failed"
           help                this text
         """;
@@ -47,6 +60,9 @@ internal static class Commands
             {
                 "up" => await UpAsync(CommandLine.Parse(rest, "port", "bots", "worlds", "data", "resolvers", "bin-dir", "configuration", "streams", "token", "repo")),
                 "smoke" => await SmokeAsync(CommandLine.Parse(rest, "gateway", "token")),
+                "bench" => await BenchAsync(CommandLine.Parse(rest, ["redis", "smoke", "jit", "no-sink"],
+                    "duration", "warmup", "streams", "batch", "inflight", "rate", "players", "worlds", "port", "bin-dir", "out", "token",
+                    "repo", "configuration"), args),
                 "count-trx" => CountTrx(CommandLine.Parse(rest)),
                 "help" or "--help" or "-h" => Help(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
@@ -202,6 +218,96 @@ internal static class Commands
         using var gateway = new GatewayClients(gatewayUri, line.Text("token"));
         var result = await new ScriptedGame(gateway, Console.Out).RunAsync(stop.Token);
         return result.Succeeded ? 0 : 1;
+    }
+
+    private static async Task<int> BenchAsync(CommandLine line, string[] args)
+    {
+        var smoke = line.Flag("smoke");
+        var repo = line.Text("repo") ?? RepoLocator.Find(AppContext.BaseDirectory) ?? RepoLocator.Find(Environment.CurrentDirectory)
+            ?? throw new UsageException("cannot find the repository (no Veltrix.slnx above this program); pass --repo DIR");
+        var streams = line.Int("streams", 8, 1, 256);
+        var load = new LoadSettings
+        {
+            Streams = streams,
+            Batch = line.Int("batch", 256, 1, 4_096),
+            InFlight = line.Int("inflight", 4, 1, 256),
+            Rate = line.Text("rate") is { } rate ? ParseRate(rate) : null,
+            Players = line.Int("players", 16_384, streams, 10_000_000),
+            Worlds = line.Int("worlds", 64, 1, 100_000),
+        };
+        string? binDir = null;
+        if (!line.Flag("jit"))
+        {
+            binDir = Path.GetFullPath(line.Text("bin-dir") ?? Path.Combine(repo, "artifacts", "aot"));
+            var missing = ServiceCatalog.StartOrder.Where(s => s.Aot).Select(s => Path.Combine(binDir, s.Assembly, s.Assembly)).Where(p => !File.Exists(p)).ToList();
+            if (missing.Count > 0)
+            {
+                Console.Error.WriteLine($"veltrix bench: no native binary at {string.Join(", ", missing)}; ./veltrix bench publishes them (or pass --jit)");
+                return 2;
+            }
+        }
+        var options = new BenchOptions
+        {
+            Load = load,
+            Duration = Duration(line, "duration", smoke ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1)),
+            Warmup = Duration(line, "warmup", smoke ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5), TimeSpan.Zero),
+            Redis = line.Flag("redis"),
+            Smoke = smoke,
+            Sink = !line.Flag("no-sink"),
+            RepoRoot = repo,
+            BinDir = binDir,
+            Configuration = line.Text("configuration") ?? OwnConfiguration(),
+            BasePort = line.Text("port") is null ? null : line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.Span),
+            OutputDir = Path.GetFullPath(line.Text("out") ?? Path.Combine(repo, "artifacts", "bench")),
+            Token = line.Text("token"),
+            Command = "./veltrix bench" + (args.Length > 1 ? " " + string.Join(' ', args[1..]) : ""),
+        };
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        var report = await new BenchRunner(options, Console.Out).RunAsync(stop.Token);
+        if (stop.IsCancellationRequested)
+        {
+            return 130;
+        }
+        return report.Completed && report.AllAcked ? 0 : 1;
+    }
+
+    private static TimeSpan Duration(CommandLine line, string name, TimeSpan fallback, TimeSpan min)
+    {
+        if (line.Text(name) is not { } text)
+        {
+            return fallback;
+        }
+        return BenchDuration.TryParse(text) is { } d && d >= min
+            ? d
+            : throw new UsageException($"--{name} must be a duration like 10s, 2m or 500ms (at least {BenchDuration.Format(min)}), got '{text}'");
+    }
+
+    /// <summary>Events per second: a number, or with k or M (320k, 1M).</summary>
+    private static double ParseRate(string text)
+    {
+        var scale = text.EndsWith('k') || text.EndsWith('K') ? 1e3 : text.EndsWith('M') ? 1e6 : 1;
+        var digits = scale == 1 ? text : text[..^1];
+        if (!double.TryParse(digits, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value * scale < 1 || value * scale > 1e9)
+        {
+            throw new UsageException($"--rate must be events per second, like 320000 or 320k, got '{text}'");
+        }
+        return value * scale;
     }
 
     private static int CountTrx(CommandLine line)
