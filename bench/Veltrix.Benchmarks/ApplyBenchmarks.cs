@@ -9,7 +9,7 @@ namespace Veltrix.Benchmarks;
 
 /// <summary>
 /// The partition loop's apply step, in memory: one batch of 256 moves by 256 players of one world,
-/// through <see cref="ApplyWork.ApplyInputs"/> (validation, rules, results). Events/s = 256 / mean.
+/// through <see cref="ApplyWork.ApplyInputs(PartitionState, ApplyBatch, ApplyReply)"/> (validation, rules, results). Events/s = 256 / mean.
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(Batches)]
@@ -29,7 +29,7 @@ public class ApplyBenchmarks
     public void FreshPartition()
     {
         _state = new PartitionState(0, new ResolverOptions());
-        ApplyWork.ApplyInputs(_state, _join, reply: null);
+        ApplyWork.ApplyInputs(_state, _join, results: null);
         _next = 0;
     }
 
@@ -76,7 +76,7 @@ public class ApplyBenchmarks
     {
         var reply = new ApplyReply();
         ApplyWork.ApplyInputs(_state, _batches[_next++], reply);
-        return reply.Results.Count;
+        return reply.Count;
     }
 
     [Benchmark(OperationsPerInvoke = Players)]

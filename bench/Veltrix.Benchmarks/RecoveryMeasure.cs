@@ -164,7 +164,7 @@ public static class RecoveryMeasure
     {
         foreach (var batch in record.Batches)
         {
-            ApplyWork.ApplyInputs(state, batch, reply: null);
+            ApplyWork.ApplyInputs(state, batch, results: null);
         }
     }
 

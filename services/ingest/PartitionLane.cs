@@ -77,14 +77,22 @@ internal sealed class PartitionLane
             try
             {
                 var reply = await _writer.ApplyAsync(batch, deadline: _time.GetUtcNow().UtcDateTime + _callTimeout).ResponseAsync.ConfigureAwait(false);
-                if (reply.Results.Count != events.Count)
+                if (reply.Count != events.Count)
                 {
                     throw new RpcException(new Status(StatusCode.Internal, "resolver answered a different number of results"));
                 }
+                // The reply's few distinct results become shared instances: a client's ack then refers to
+                // them, and nothing is allocated per event.
+                var distinct = new EventResult[reply.Distinct.Count];
+                for (var i = 0; i < distinct.Length; i++)
+                {
+                    distinct[i] = SharedResults.Of(reply.Distinct[i]);
+                }
+                var verdicts = reply.Verdicts.Span;
                 var offset = 0;
                 foreach (var part in _call)
                 {
-                    part.Complete(reply.Results, offset);
+                    part.Complete(distinct, verdicts, offset);
                     offset += part.Events.Count;
                 }
                 Calls++;
@@ -130,12 +138,17 @@ internal sealed class LanePart(PublishStream stream, EventResult[] results)
     public List<int> Positions { get; } = [];
     public Task Done => _done.Task;
 
-    /// <summary>Copies this part's results, at <paramref name="offset"/> of the call's reply, to their places in the batch.</summary>
-    public void Complete(Google.Protobuf.Collections.RepeatedField<EventResult> reply, int offset)
+    /// <summary>Puts this part's results, at <paramref name="offset"/> of the call's verdicts, in their places in the batch.</summary>
+    public void Complete(EventResult[] distinct, ReadOnlySpan<byte> verdicts, int offset)
     {
         for (var j = 0; j < Positions.Count; j++)
         {
-            results[Positions[j]] = reply[offset + j];
+            var index = verdicts[offset + j];
+            if (index >= distinct.Length)
+            {
+                throw new RpcException(new Status(StatusCode.Internal, "resolver answered a result it did not list"));
+            }
+            results[Positions[j]] = distinct[index];
         }
         _done.TrySetResult();
     }

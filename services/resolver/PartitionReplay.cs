@@ -45,7 +45,7 @@ internal static class PartitionReplay
         }
         foreach (var batch in record.Batches)
         {
-            ApplyWork.ApplyInputs(state, batch, reply: null);
+            ApplyWork.ApplyInputs(state, batch, results: null);
         }
         if (record.Rollback is not null)
         {

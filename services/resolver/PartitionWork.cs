@@ -69,33 +69,40 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
     protected override ApplyReply Execute(PartitionState state)
     {
         var reply = new ApplyReply();
-        reply.Results.Capacity = batch.Events.Count;
         ApplyInputs(state, batch, reply);
         state.RecordInput(batch);
         return reply;
     }
 
-    /// <summary>The batch's effect on the state; recovery replays logged batches through this too.</summary>
-    public static void ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReply? reply)
+    /// <summary>The batch's effect on the state, answered in <paramref name="reply"/>.</summary>
+    public static void ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReply reply)
     {
+        var results = new ApplyReplyBuilder(batch.Events.Count);
+        reply.SpawnsApplied += (uint)ApplyInputs(state, batch, results);
+        results.CopyTo(reply);
+    }
+
+    /// <summary>The batch's effect on the state; recovery replays logged batches through this too (no results).</summary>
+    /// <returns>How many spawns were new to their world.</returns>
+    public static int ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReplyBuilder? results)
+    {
+        var spawned = 0;
         foreach (var spawn in batch.Spawns)
         {
             state.MaxStampMs = Math.Max(state.MaxStampMs, spawn.StampMs);
             if (state.GetOrAddWorld(spawn.WorldId)?.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value) == true)
             {
                 state.Spawns++;
-                if (reply is not null)
-                {
-                    reply.SpawnsApplied++;
-                }
+                spawned++;
             }
         }
         foreach (var stamped in batch.Events)
         {
             state.MaxStampMs = Math.Max(state.MaxStampMs, stamped.StampMs);
             var verdict = ApplyOne(state, stamped);
-            reply?.Results.Add(verdict.ToResult());
+            results?.Add(verdict.ToResult());
         }
+        return spawned;
     }
 
     private static Verdict ApplyOne(PartitionState state, StampedEvent stamped)

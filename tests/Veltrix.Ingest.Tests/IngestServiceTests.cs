@@ -147,7 +147,8 @@ public sealed class IngestServiceTests : IAsyncLifetime
             }
             await call.RequestStream.WriteAsync(batch);
         }
-        // The first batch's call is held at the resolver; the other 19 queue behind it meanwhile.
+        // The first call is held at the resolver (with however many batches had queued when it left); the
+        // rest queue behind it meanwhile and leave together.
         while (_resolver.Calls == 0)
         {
             await Task.Delay(10);
@@ -164,7 +165,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
         await call.RequestStream.CompleteAsync();
 
         var calls = _resolver.Received.Where(r => r.Events.Any(e => e.Event.WorldId == world)).ToList();
-        Assert.InRange(calls.Count, 2, 19);
+        Assert.InRange(calls.Count, 1, 19);
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), calls.SelectMany(c => c.Events).Select(e => e.Event.Seq));
     }
 

@@ -76,10 +76,13 @@ public sealed class StandInResolver : IAsyncDisposable
             }
             standIn.Received.Enqueue(request);
             var reply = new ApplyReply();
+            var results = new ApplyReplyBuilder(request.Events.Count);
+            var accepted = new EventResult { Outcome = Outcome.Accepted };
             foreach (var _ in request.Events)
             {
-                reply.Results.Add(new EventResult { Outcome = Outcome.Accepted });
+                results.Add(accepted);
             }
+            results.CopyTo(reply);
             return reply;
         }
     }

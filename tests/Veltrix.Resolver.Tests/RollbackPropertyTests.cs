@@ -152,7 +152,7 @@ public sealed class RollbackPropertyTests(ITestOutputHelper output)
     {
         foreach (var batch in batches)
         {
-            ApplyWork.ApplyInputs(state, batch, reply: null);
+            ApplyWork.ApplyInputs(state, batch, results: null);
         }
     }
 
