@@ -1,4 +1,5 @@
 using System.Reflection;
+using Grpc.Core;
 using Veltrix.Cli;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
@@ -6,6 +7,7 @@ using Veltrix.Cli.Launch;
 using Veltrix.Contracts.V1;
 using Veltrix.Domain;
 using Xunit.Abstractions;
+using Outcome = Veltrix.Contracts.V1.Outcome;
 
 namespace Veltrix.EndToEnd.Tests;
 
@@ -16,6 +18,7 @@ namespace Veltrix.EndToEnd.Tests;
 public sealed class MeshEndToEndTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private static readonly TimeSpan TestBudget = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
     private readonly TestOutputWriter _log = new(output);
     private readonly CancellationTokenSource _budget = new(TestBudget);
@@ -111,6 +114,76 @@ public sealed class MeshEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(global!.Entries, e => e.PlayerId == ScriptedGame.Bob && e.Score == 0);
         Assert.Equal(["resolver", "resolver-1"], mesh.Processes.Where(p => p.Spec.IsResolver).Select(p => p.Name));
         await StopAndAssertGoneAsync(mesh);
+    }
+
+    [Fact]
+    public async Task Rollback_ExploitOnSecondResolver_NextDiggerGetsTreasureAndBoardsShowIt()
+    {
+        // Admin calls reach resolver 0 through the gateway and are forwarded to the owner, resolver 1.
+        var mesh = await StartMeshAsync(spawnWorlds: [], resolvers: 2);
+        using var gateway = new GatewayClients(mesh.GatewayAddress);
+        var world = Enumerable.Range(0, 1_000).Select(i => $"rollback-{Guid.NewGuid():N}"[..20])
+            .First(w => Partitioning.PartitionOf(w, MeshSettings.DefaultPartitions) % 2 == 1);
+        using var publish = gateway.Ingest.Publish(gateway.Call(TimeSpan.FromMinutes(2), _budget.Token));
+        ulong batch = 0;
+        async Task<Outcome[]> SendAsync(params Event[] events)
+        {
+            var message = new EventBatch { BatchId = ++batch };
+            message.Events.AddRange(events);
+            await publish.RequestStream.WriteAsync(message, _budget.Token);
+            Assert.True(await publish.ResponseStream.MoveNext(_budget.Token));
+            return [.. publish.ResponseStream.Current.Results.Select(r => r.Outcome)];
+        }
+        Event Make(string player, ulong seq, Action<Event> kind)
+        {
+            var e = new Event { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+            kind(e);
+            return e;
+        }
+
+        Assert.Equal([Outcome.Accepted, Outcome.Accepted], await SendAsync(Make("cheat", 1, e => e.Join = new Join()), Make("honest", 1, e => e.Join = new Join())));
+        var gold = await gateway.SpawnTimer.ScheduleOnceAsync(
+            new ScheduleOnceRequest { WorldId = world, X = 50_000, Y = 50_000, Value = 40, AtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
+            gateway.Call(CallTimeout, _budget.Token));
+        while (!(await gateway.Resolver.GetWorldAsync(new GetWorldRequest { WorldId = world }, gateway.Call(CallTimeout, _budget.Token)))
+            .OpenTreasures.Any(t => t.Id == gold.TreasureId))
+        {
+            await Task.Delay(50, _budget.Token);
+        }
+
+        var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.Equal([Outcome.Accepted, Outcome.Accepted], await SendAsync(
+            Make("cheat", 2, e => e.Teleport = new Teleport { X = 50_000, Y = 50_000 }), Make("cheat", 3, e => e.Dig = new Dig())));
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.Equal([Outcome.Accepted, Outcome.Rejected], await SendAsync(
+            Make("honest", 2, e => e.Teleport = new Teleport { X = 50_003, Y = 50_000 }), Make("honest", 3, e => e.Dig = new Dig())));
+
+        var admin = new Admin.AdminClient(gateway.Channel);
+        var report = await admin.RollbackAsync(
+            new RollbackRequest { WorldId = world, PlayerIds = { "cheat" }, FromMs = from, ToMs = to, Reason = "teleport exploit" },
+            new CallOptions(new Metadata { { "veltrix-actor", "ops-e2e" } }, DateTime.UtcNow + CallTimeout, _budget.Token));
+
+        Assert.Equal(2ul, report.EventsVoided);
+        Assert.Equal([(gold.TreasureId, "cheat", "honest")], report.Treasures.Select(t => (t.TreasureId, t.OwnerBefore, t.OwnerAfter)));
+        Assert.Equal([("cheat", 40L, 0L), ("honest", 0L, 40L)], report.Players.Select(p => (p.PlayerId, p.ScoreBefore, p.ScoreAfter)));
+        var board = $"world:{world}";
+        BoardPage page;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            page = await gateway.Leaderboard.TopAsync(new TopRequest { Board = board, Limit = 10 }, gateway.Call(CallTimeout, _budget.Token));
+        }
+        while (!(page.Entries.Count == 2 && page.Entries[0].PlayerId == "honest" && page.Entries[0].Score == 40) && DateTime.UtcNow < deadline && await PauseAsync());
+        Assert.Equal([("honest", 40L), ("cheat", 0L)], page.Entries.Select(e => (e.PlayerId, e.Score)));
+        var audit = Path.Combine(_data, "resolver-1", "audit", "rollbacks.jsonl");
+        Assert.Contains("\"actor\":\"ops-e2e\"", await File.ReadAllTextAsync(audit, _budget.Token), StringComparison.Ordinal);
+        await StopAndAssertGoneAsync(mesh);
+    }
+
+    private async Task<bool> PauseAsync()
+    {
+        await Task.Delay(100, _budget.Token);
+        return true;
     }
 
     private ScriptedGame GameOnInstance(GatewayClients gateway, int ordinal, int resolvers)

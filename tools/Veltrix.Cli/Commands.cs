@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using Veltrix.Cli.Bench;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
@@ -104,23 +103,8 @@ internal static class Commands
             SpawnWorlds = bots > 0 ? BotSettings.WorldNames(worlds) : [],
         };
 
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
-        // The services run in sessions of their own, so a closed terminal must stop them through us.
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+        using var signals = new StopSignals();
+        var stop = signals.Source;
 
         Console.WriteLine($"starting the mesh ({settings.Configuration}{(settings.BinDir is null ? "" : ", native from " + settings.BinDir)}; " +
             $"{(resolvers == 1 ? "" : resolvers + " resolver instances; ")}data {data})");
@@ -263,22 +247,8 @@ internal static class Commands
             Command = "./veltrix bench" + (args.Length > 1 ? " " + string.Join(' ', args[1..]) : ""),
         };
 
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
+        using var signals = new StopSignals();
+        var stop = signals.Source;
         var report = await new BenchRunner(options, Console.Out).RunAsync(stop.Token);
         if (stop.IsCancellationRequested)
         {
