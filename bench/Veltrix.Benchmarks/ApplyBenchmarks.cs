@@ -39,11 +39,7 @@ public class ApplyBenchmarks
         var join = _join;
         for (var i = 0; i < Players; i++)
         {
-            join.Events.Add(new StampedEvent
-            {
-                StampMs = T0,
-                Event = new Event { WorldId = "bench", PlayerId = $"player-{i}", Seq = 1, ClientTimeMs = T0, Join = new Join() },
-            });
+            join.Add(new Event { WorldId = "bench", PlayerId = $"player-{i}", Seq = 1, ClientTimeMs = T0, Join = new Join() }, T0);
         }
         FreshPartition();
 
@@ -54,10 +50,8 @@ public class ApplyBenchmarks
             for (var i = 0; i < Players; i++)
             {
                 var p = _state.FindWorld("bench")!.FindPlayer($"player-{i}")!;
-                batch.Events.Add(new StampedEvent
-                {
-                    StampMs = t,
-                    Event = new Event
+                batch.Add(
+                    new Event
                     {
                         WorldId = "bench",
                         PlayerId = p.Id,
@@ -65,7 +59,7 @@ public class ApplyBenchmarks
                         ClientTimeMs = t,
                         Move = new Move { X = p.X, Y = p.Y },
                     },
-                });
+                    t);
             }
             _batches.Add(batch);
         }
@@ -84,9 +78,9 @@ public class ApplyBenchmarks
     {
         var batch = _batches[_next++ % Batches];
         var ok = 0;
-        foreach (var stamped in batch.Events)
+        foreach (var wire in batch.Events)
         {
-            var e = stamped.Event.ToGameEvent();
+            var e = wire.ToGameEvent();
             ok += EventValidator.Validate(in e).IsAccepted ? 1 : 0;
         }
         return ok;

@@ -139,7 +139,7 @@ public static class RecoveryMeasure
                         ys[p] = Math.Clamp(ys[p] + (int)(i % 5) - 2, 0, 99_999);
                         ev.Move = new Move { X = xs[p], Y = ys[p] };
                     }
-                    batch.Events.Add(new StampedEvent { Event = ev, StampMs = stamp });
+                    batch.Add(ev, stamp);
                 }
                 record.Batches.Add(batch);
             }

@@ -71,10 +71,10 @@ public sealed class EventRouter
             var part = parts[p];
             if (part is null)
             {
-                parts[p] = part = new LanePart(stream, results);
+                parts[p] = part = new LanePart(stream, results, stamp);
                 routed++;
             }
-            part.Events.Add(new StampedEvent { Event = e, StampMs = stamp });
+            part.Events.Add(e);
             part.Positions.Add(i);
         }
 

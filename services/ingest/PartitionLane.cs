@@ -68,6 +68,10 @@ internal sealed class PartitionLane
                     break;
                 }
                 events.AddRange(part.Events);
+                for (var i = 0; i < part.Events.Count; i++)
+                {
+                    batch.StampsMs.Add(part.StampMs);
+                }
                 _call.Add(part);
             }
             if (_call.Count == 0)
@@ -129,12 +133,15 @@ internal sealed class PublishStream
 }
 
 /// <summary>The events of one client batch that go to one partition, and where their results go.</summary>
-internal sealed class LanePart(PublishStream stream, EventResult[] results)
+internal sealed class LanePart(PublishStream stream, EventResult[] results, long stampMs)
 {
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PublishStream Stream { get; } = stream;
-    public List<StampedEvent> Events { get; } = [];
+    public List<Event> Events { get; } = [];
+
+    /// <summary>When ingest received the batch: the stamp of each of these events.</summary>
+    public long StampMs { get; } = stampMs;
     public List<int> Positions { get; } = [];
     public Task Done => _done.Task;
 

@@ -96,18 +96,21 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
                 spawned++;
             }
         }
-        foreach (var stamped in batch.Events)
+        var events = batch.Events;
+        var stamps = batch.StampsMs;
+        for (var i = 0; i < events.Count; i++)
         {
-            state.MaxStampMs = Math.Max(state.MaxStampMs, stamped.StampMs);
-            var verdict = ApplyOne(state, stamped);
+            var stamp = stamps[i];
+            state.MaxStampMs = Math.Max(state.MaxStampMs, stamp);
+            var verdict = ApplyOne(state, events[i], stamp);
             results?.Add(verdict.ToResult());
         }
         return spawned;
     }
 
-    private static Verdict ApplyOne(PartitionState state, StampedEvent stamped)
+    private static Verdict ApplyOne(PartitionState state, Event wire, long stampMs)
     {
-        var e = stamped.Event.ToGameEvent();
+        var e = wire.ToGameEvent();
         // Ingest validated already; checking again costs little and keeps a bad caller from reaching the rules.
         var verdict = EventValidator.Validate(in e);
         if (!verdict.IsAccepted)
@@ -121,7 +124,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
             state.Rejected++;
             return Verdict.Rejected(Reasons.TooManyWorlds);
         }
-        verdict = world.Apply(in e, stamped.StampMs, state.Flags, out var change);
+        verdict = world.Apply(in e, stampMs, state.Flags, out var change);
         switch (verdict.Outcome)
         {
             case Domain.Outcome.Accepted:

@@ -81,9 +81,10 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.All(ack.Results, r => Assert.Equal(Outcome.Accepted, r.Outcome));
         var sent = _resolver.Received.OrderBy(b => b.Partition).ToList();
         Assert.Equal([0u, 3u], sent.Select(b => b.Partition));
-        Assert.Equal(["a", "c"], sent[0].Events.Select(e => e.Event.PlayerId));
-        Assert.Equal(["b"], sent[1].Events.Select(e => e.Event.PlayerId));
-        Assert.All(sent.SelectMany(b => b.Events), e => Assert.InRange(e.StampMs, before, Now));
+        Assert.Equal(["a", "c"], sent[0].Events.Select(e => e.PlayerId));
+        Assert.Equal(["b"], sent[1].Events.Select(e => e.PlayerId));
+        Assert.All(sent.SelectMany(b => b.StampsMs), stamp => Assert.InRange(stamp, before, Now));
+        Assert.All(sent, b => Assert.Equal(b.Events.Count, b.StampsMs.Count));
     }
 
     [Fact]
@@ -107,7 +108,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(Reasons.PlayerIdInvalid, ack.Results[1].Reason);
         Assert.Equal(Reasons.KindMissing, ack.Results[2].Reason);
         Assert.Equal(Reasons.SeqZero, ack.Results[3].Reason);
-        Assert.Equal(["ok-1", "ok-2"], _resolver.Received.SelectMany(b => b.Events).Select(e => e.Event.PlayerId));
+        Assert.Equal(["ok-1", "ok-2"], _resolver.Received.SelectMany(b => b.Events).Select(e => e.PlayerId));
     }
 
     [Fact]
@@ -164,9 +165,9 @@ public sealed class IngestServiceTests : IAsyncLifetime
         }
         await call.RequestStream.CompleteAsync();
 
-        var calls = _resolver.Received.Where(r => r.Events.Any(e => e.Event.WorldId == world)).ToList();
+        var calls = _resolver.Received.Where(r => r.Events.Any(e => e.WorldId == world)).ToList();
         Assert.InRange(calls.Count, 1, 19);
-        Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), calls.SelectMany(c => c.Events).Select(e => e.Event.Seq));
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (ulong)i), calls.SelectMany(c => c.Events).Select(e => e.Seq));
     }
 
     [Fact]
@@ -188,7 +189,7 @@ public sealed class IngestServiceTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
-        Assert.DoesNotContain(_resolver.Received, r => r.Events.Any(e => e.Event.WorldId == world));
+        Assert.DoesNotContain(_resolver.Received, r => r.Events.Any(e => e.WorldId == world));
     }
 
     [Fact]

@@ -74,8 +74,8 @@ public sealed class OwnerRoutingTests : IAsyncLifetime
         // Partition p belongs to instance p % 2.
         Assert.Equal([0u, 2u], _first.Received.Select(b => b.Partition).Order());
         Assert.Equal([1u, 3u], _second.Received.Select(b => b.Partition).Order());
-        Assert.Equal(["p0", "p2"], _first.Received.OrderBy(b => b.Partition).SelectMany(b => b.Events).Select(e => e.Event.PlayerId));
-        Assert.Equal(["p1", "p1b", "p3"], _second.Received.OrderBy(b => b.Partition).SelectMany(b => b.Events).Select(e => e.Event.PlayerId));
+        Assert.Equal(["p0", "p2"], _first.Received.OrderBy(b => b.Partition).SelectMany(b => b.Events).Select(e => e.PlayerId));
+        Assert.Equal(["p1", "p1b", "p3"], _second.Received.OrderBy(b => b.Partition).SelectMany(b => b.Events).Select(e => e.PlayerId));
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class OwnerRoutingTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
         Assert.Equal(Outcome.Accepted, served.Outcome);
-        Assert.Equal(["early"], _first.Received.SelectMany(b => b.Events).Select(e => e.Event.PlayerId));
+        Assert.Equal(["early"], _first.Received.SelectMany(b => b.Events).Select(e => e.PlayerId));
     }
 
     [Fact]

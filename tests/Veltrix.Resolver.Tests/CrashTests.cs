@@ -22,20 +22,14 @@ public sealed class CrashTests : IDisposable
         var t = T0 + (k * 100L);
         for (var i = 0; i < Players; i++)
         {
-            batch.Events.Add(new StampedEvent
-            {
-                StampMs = t,
-                Event = k == 0
-                    ? Join(world, $"p{i}", 1, t)
-                    : Move(world, $"p{i}", (ulong)k + 1, 1 + (k % 2), 1, t),
-            });
-        }
-        if (k == 1)
-        {
-            foreach (var e in batch.Events)
-            {
-                e.Event = Teleport(world, e.Event.PlayerId, 2, 1, 1, t);
-            }
+            batch.Add(
+                k switch
+                {
+                    0 => Join(world, $"p{i}", 1, t),
+                    1 => Teleport(world, $"p{i}", 2, 1, 1, t),
+                    _ => Move(world, $"p{i}", (ulong)k + 1, 1 + (k % 2), 1, t),
+                },
+                t);
         }
         return batch;
     }

@@ -79,7 +79,7 @@ public sealed class FencingTests(ITestOutputHelper output) : IAsyncLifetime
         // A freezes. A batch sent now sits in A's socket until A wakes; the caller waits on its deadline.
         a.Pause();
         var queuedBatch = Step(worlds[0], "a", StepsByA);
-        queuedBatch.Events.Add(Join(worlds[0], "stale-queued", 1).Stamp());
+        queuedBatch.Add(Join(worlds[0], "stale-queued", 1).Stamp());
         staleOnly.Add((worlds[0], "stale-queued"));
         var queued = writerA.ApplyAsync(queuedBatch, deadline: DateTime.UtcNow + QueuedDeadline).ResponseAsync;
 
@@ -202,16 +202,14 @@ public sealed class FencingTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var player = $"{prefix}{i.ToString(CultureInfo.InvariantCulture)}";
             var seq = (ulong)k + 1;
-            batch.Events.Add(new StampedEvent
-            {
-                StampMs = t,
-                Event = k switch
+            batch.Add(
+                k switch
                 {
                     0 => Join(world, player, seq, t),
                     1 => Teleport(world, player, seq, 2, 1, t),
                     _ => Move(world, player, seq, 1 + (k % 2), 1, t),
                 },
-            });
+                t);
         }
         return batch;
     }
@@ -238,7 +236,7 @@ public sealed class FencingTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(reply.Results, static r => Assert.Equal(Outcome.Accepted, r.Outcome));
         foreach (var e in batch.Events)
         {
-            acknowledged.Add(Key(e.Event.WorldId, e.Event.PlayerId, e.Event.Seq));
+            acknowledged.Add(Key(e.WorldId, e.PlayerId, e.Seq));
         }
     }
 
@@ -300,7 +298,7 @@ public sealed class FencingTests(ITestOutputHelper output) : IAsyncLifetime
                 {
                     foreach (var e in batch.Events)
                     {
-                        events.Add(Key(e.Event.WorldId, e.Event.PlayerId, e.Event.Seq));
+                        events.Add(Key(e.WorldId, e.PlayerId, e.Seq));
                     }
                 }
             }

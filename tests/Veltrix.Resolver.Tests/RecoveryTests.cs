@@ -17,10 +17,10 @@ public sealed class RecoveryTests : IDisposable
         for (var i = 0; i < players; i++)
         {
             var id = $"p{i}";
-            batch.Events.Add(Join(world, id, 1).Stamp());
-            batch.Events.Add(Teleport(world, id, 2, 300 + i, 300).Stamp());
+            batch.Add(Join(world, id, 1).Stamp());
+            batch.Add(Teleport(world, id, 2, 300 + i, 300).Stamp());
         }
-        batch.Events.Add(Dig(world, "p0", 3, T0 + 5).Stamp(T0 + 5));
+        batch.Add(Dig(world, "p0", 3, T0 + 5).Stamp(T0 + 5));
         var reply = await resolver.Writer.ApplyAsync(batch);
         Assert.All(reply.Results, r => Assert.Equal(Outcome.Accepted, r.Outcome));
     }

@@ -93,14 +93,14 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
 
             AssertSameBytes(original, shuffled);
             // Same verdict for each event, wherever it ended up (events are matched by instance).
-            var verdicts = new Dictionary<StampedEvent, EventResult>(ReferenceEqualityComparer.Instance);
+            var verdicts = new Dictionary<Event, EventResult>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < actual.Events.Count; i++)
             {
-                verdicts.Add(actual.Events[i], actual.Results[i]);
+                verdicts.Add(actual.Events[i].Event, actual.Results[i]);
             }
             for (var i = 0; i < expected.Events.Count; i++)
             {
-                AssertVerdict(expected.Results[i], verdicts[expected.Events[i]], expected.Events[i], "reordered");
+                AssertVerdict(expected.Results[i], verdicts[expected.Events[i].Event], expected.Events[i], "reordered");
             }
         }, iter: Iterations, print: t => $"{t.Item1}reordered as:\n{ReplayGames.Describe(Interleave(t.Item1, t.Item2.Item1, t.Item2.Item2))}", writeLine: output.WriteLine);
     }
@@ -166,7 +166,7 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
                 for (var i = 0; i < batch.Events.Count; i++)
                 {
                     var r = reply.Results[i];
-                    seen.AddOrUpdate($"{batch.Events[i].Event.KindCase} {r.Outcome} {r.Reason}", 1, (_, n) => n + 1);
+                    seen.AddOrUpdate($"{batch.Events[i].KindCase} {r.Outcome} {r.Reason}", 1, (_, n) => n + 1);
                 }
             }
         }, iter: Iterations, threads: 1);
@@ -209,7 +209,7 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
         {
             var reply = new ApplyReply();
             ApplyWork.ApplyInputs(state, batch, reply);
-            run.Events.AddRange(batch.Events);
+            run.Events.AddRange(batch.Stamped());
             run.Results.AddRange(reply.Results);
             spawns += reply.SpawnsApplied;
         }
@@ -248,11 +248,11 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
         var diggers = new HashSet<(string, string)>();
         foreach (var batch in game.Batches)
         {
-            foreach (var s in batch.Events)
+            foreach (var e in batch.Events)
             {
-                if (s.Event.KindCase == Event.KindOneofCase.Dig)
+                if (e.KindCase == Event.KindOneofCase.Dig)
                 {
-                    diggers.Add((s.Event.WorldId, s.Event.PlayerId));
+                    diggers.Add((e.WorldId, e.PlayerId));
                 }
             }
         }
@@ -273,7 +273,7 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
             {
                 Add("world " + s.WorldId, (s, null));
             }
-            foreach (var s in batch.Events)
+            foreach (var s in batch.Stamped())
             {
                 var e = s.Event;
                 Add(diggers.Contains((e.WorldId, e.PlayerId)) ? "world " + e.WorldId : $"player {e.WorldId}/{e.PlayerId}", (null, s));
@@ -298,7 +298,7 @@ public sealed class ReplayPropertyTests(ITestOutputHelper output)
             }
             else
             {
-                current.Events.Add(stamped);
+                current.Add(stamped!);
             }
         }
         return [.. batches];
@@ -530,7 +530,7 @@ internal static class ReplayGames
                 }
                 m.Sent.Add(e);
             }
-            batch.Events.Add(new StampedEvent { Event = e, StampMs = stamp });
+            batch.Add(e, stamp);
         }
         return new ReplayGame([.. batches], limitWorlds);
     }
@@ -554,7 +554,7 @@ internal static class ReplayGames
             {
                 text.Append($"    spawn {s.WorldId} {s.TreasureId} at ({s.X},{s.Y}) value {s.Value}\n");
             }
-            foreach (var stamped in batch.Events)
+            foreach (var stamped in batch.Stamped())
             {
                 text.Append("    ").Append(Describe(stamped)).Append('\n');
             }

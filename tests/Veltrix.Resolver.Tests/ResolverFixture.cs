@@ -69,7 +69,19 @@ internal static class Events
 {
     public const long T0 = 1_700_000_000_000;
 
-    public static StampedEvent Stamp(this Event e, long stampMs = T0) => new() { Event = e, StampMs = stampMs };
+    public static StampedEvent Stamp(this Event e, long stampMs = T0) => new(e, stampMs);
+
+    /// <summary>The batch's events with their stamps, in order.</summary>
+    public static IEnumerable<StampedEvent> Stamped(this ApplyBatch batch)
+    {
+        for (var i = 0; i < batch.Events.Count; i++)
+        {
+            yield return new StampedEvent(batch.Events[i], batch.StampsMs[i]);
+        }
+    }
+
+    /// <summary>Adds an event with its stamp to the batch.</summary>
+    public static void Add(this ApplyBatch batch, StampedEvent stamped) => batch.Add(stamped.Event, stamped.StampMs);
 
     public static Event Join(string world, string player, ulong seq, long t = T0) =>
         new() { WorldId = world, PlayerId = player, Seq = seq, ClientTimeMs = t, Join = new Join() };
@@ -89,7 +101,13 @@ internal static class Events
     public static ApplyBatch Batch(string world, params StampedEvent[] events)
     {
         var batch = new ApplyBatch { Partition = ResolverFixture.PartitionOf(world) };
-        batch.Events.AddRange(events);
+        foreach (var stamped in events)
+        {
+            batch.Add(stamped);
+        }
         return batch;
     }
 }
+
+/// <summary>An event with the receive stamp ingest would give it, as the tests build batches.</summary>
+internal sealed record StampedEvent(Event Event, long StampMs);

@@ -90,6 +90,21 @@ public sealed class ResolverServiceTests(ResolverFixture resolver) : IClassFixtu
     }
 
     [Fact]
+    public async Task Apply_StampMissing_InvalidArgumentAndNothingApplied()
+    {
+        var world = NewWorld();
+        var batch = Batch(world, Join(world, "a", 1).Stamp(), Join(world, "b", 1).Stamp());
+        batch.StampsMs.RemoveAt(1);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => resolver.Writer.ApplyAsync(batch).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        var read = await Assert.ThrowsAsync<RpcException>(() =>
+            resolver.Reads.GetPlayerAsync(new GetPlayerRequest { WorldId = world, PlayerId = "a" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, read.StatusCode);
+    }
+
+    [Fact]
     public async Task Apply_PartitionNotOwned_FailedPrecondition()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>

@@ -31,7 +31,7 @@ public sealed class RollbackPropertyTests(ITestOutputHelper output)
         public Window For(ReplayGame game)
         {
             string[] players = [.. Enumerable.Range(0, 3).Where(i => (Mask & (1 << i)) != 0).Select(i => $"p{i}")];
-            var stamps = game.Batches.SelectMany(b => b.Events).Select(e => e.StampMs).Distinct().Order().ToArray();
+            var stamps = game.Batches.SelectMany(b => b.StampsMs).Distinct().Order().ToArray();
             var (a, b) = Mode == 0 || stamps.Length == 0
                 ? (ReplayGames.T0 + A, ReplayGames.T0 + B)
                 : (stamps[A % stamps.Length], stamps[B % stamps.Length]);
@@ -133,7 +133,10 @@ public sealed class RollbackPropertyTests(ITestOutputHelper output)
     {
         var kept = new ApplyBatch { Partition = batch.Partition };
         kept.Spawns.AddRange(batch.Spawns);
-        kept.Events.AddRange(batch.Events.Where(e => !window.Voids(e) || !EventValidatorAccepts(e)));
+        foreach (var e in batch.Stamped().Where(e => !window.Voids(e) || !EventValidatorAccepts(e)))
+        {
+            kept.Add(e);
+        }
         return kept;
     }
 
@@ -146,7 +149,7 @@ public sealed class RollbackPropertyTests(ITestOutputHelper output)
     }
 
     private static long CountVoided(IEnumerable<ApplyBatch> log, Window window) =>
-        log.SelectMany(b => b.Events).LongCount(e => window.Voids(e) && EventValidatorAccepts(e));
+        log.SelectMany(b => b.Stamped()).LongCount(e => window.Voids(e) && EventValidatorAccepts(e));
 
     private static void Apply(PartitionState state, IEnumerable<ApplyBatch> batches)
     {

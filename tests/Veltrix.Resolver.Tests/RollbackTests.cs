@@ -159,7 +159,7 @@ public sealed class RollbackTests : IDisposable
         await PlayExploitAsync(resolver);
         var batch = Batch(other, Join(other, "cheat", 1, T0 + 1_000).Stamp(T0 + 1_000), Teleport(other, "cheat", 2, 50, 50, T0 + 1_000).Stamp(T0 + 1_000));
         batch.Spawns.Add(Spawn(other, "gold", 50, 50, 7));
-        batch.Events.Add(Dig(other, "cheat", 3, T0 + 1_000).Stamp(T0 + 1_000));
+        batch.Add(Dig(other, "cheat", 3, T0 + 1_000).Stamp(T0 + 1_000));
         await ApplyAllAsync(resolver, batch, Outcome.Accepted, Outcome.Accepted, Outcome.Accepted);
 
         await resolver.Admin.RollbackAsync(VoidCheat(dryRun: false));

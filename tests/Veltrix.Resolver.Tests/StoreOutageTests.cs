@@ -39,7 +39,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
             var batch = new ApplyBatch { Partition = partition };
             foreach (var p in players)
             {
-                batch.Events.Add(Join(world, p, 1).Stamp());
+                batch.Add(Join(world, p, 1).Stamp());
             }
             return batch;
         }

@@ -21,6 +21,10 @@ public sealed class PartitionWriterService(PartitionSet partitions) : PartitionW
             Errors.FailedPrecondition(
                 $"partition {id} is owned by resolver {partitions.OwnerOf(id)}, not by this resolver ({partitions.Ordinal} of {partitions.Map.InstanceCount})");
         }
+        if (!request.StampsMatchEvents)
+        {
+            Errors.InvalidArgument($"batch has {request.Events.Count} events but {request.StampsMs.Count} stamps");
+        }
         CheckOwnership(request, partitions.Total);
 
         return await partition.RunAsync(new ApplyWork(request), context.CancellationToken);
@@ -31,7 +35,7 @@ public sealed class PartitionWriterService(PartitionSet partitions) : PartitionW
     {
         foreach (var e in request.Events)
         {
-            var world = e.Event?.WorldId;
+            var world = e.WorldId;
             if (EventValidator.IsValidId(world) && Partitioning.PartitionOf(world!, count) != request.Partition)
             {
                 Errors.FailedPrecondition($"world '{world}' belongs to partition {Partitioning.PartitionOf(world!, count)}, not {request.Partition}");

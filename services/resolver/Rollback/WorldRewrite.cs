@@ -65,11 +65,12 @@ public sealed class WorldRewrite
                     World.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value);
                 }
             }
-            foreach (var stamped in batch.Events)
+            var events = batch.Events;
+            for (var i = 0; i < events.Count; i++)
             {
-                if (stamped.Event.WorldId == World.Id)
+                if (events[i].WorldId == World.Id)
                 {
-                    ApplyEvent(position, stamped);
+                    ApplyEvent(position, events[i], batch.StampsMs[i]);
                 }
             }
         }
@@ -81,30 +82,30 @@ public sealed class WorldRewrite
         Position++;
     }
 
-    private void ApplyEvent(long position, Contracts.Internal.StampedEvent stamped)
+    private void ApplyEvent(long position, Contracts.V1.Event wire, long stampMs)
     {
-        var e = stamped.Event.ToGameEvent();
+        var e = wire.ToGameEvent();
         if (!EventValidator.Validate(in e).IsAccepted)
         {
             return;
         }
-        if (_window.Voids(position, e.PlayerId, stamped.StampMs))
+        if (_window.Voids(position, e.PlayerId, stampMs))
         {
             Voided++;
             return;
         }
         foreach (var earlier in _earlier)
         {
-            if (earlier.Voids(position, e.PlayerId, stamped.StampMs))
+            if (earlier.Voids(position, e.PlayerId, stampMs))
             {
                 return;
             }
         }
-        if (stamped.StampMs >= _window.FromMs)
+        if (stampMs >= _window.FromMs)
         {
             Replayed++;
         }
-        World.Apply(in e, stamped.StampMs, Flags, out _);
+        World.Apply(in e, stampMs, Flags, out _);
     }
 }
 
