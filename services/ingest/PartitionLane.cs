@@ -38,9 +38,8 @@ internal sealed class PartitionLane
         _ = Task.Run(SendAsync);
     }
 
-    /// <summary>Calls made and events they carried, for the metrics.</summary>
+    /// <summary>Apply calls made, for the metrics.</summary>
     public long Calls;
-    public long EventsSent;
 
     /// <summary>Queues a part; waits while the lane is full (the resolver is the slow hop), up to the caller's deadline.</summary>
     public ValueTask EnqueueAsync(LanePart part, CancellationToken cancellationToken) =>
@@ -100,7 +99,6 @@ internal sealed class PartitionLane
                     offset += part.Events.Count;
                 }
                 Calls++;
-                EventsSent += events.Count;
             }
             catch (Exception ex)
             {

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Veltrix.Domain;
 using Veltrix.ServiceDefaults;
 
 namespace Veltrix.Resolver;
@@ -24,16 +23,6 @@ public sealed class OwnerClients(PartitionSet partitions, ResolverChannels chann
 
     /// <summary>This instance's ordinal.</summary>
     public int Self => partitions.Ordinal;
-
-    /// <summary>
-    /// True when another instance owns <paramref name="worldId"/> (<paramref name="ordinal"/> is that instance:
-    /// forward to it); false when this instance owns it (serve it here). The id must be valid.
-    /// </summary>
-    public bool TryGetOwner(string worldId, out int ordinal)
-    {
-        ordinal = partitions.Map.OwnerOf(Partitioning.PartitionOf(worldId, partitions.Total));
-        return ordinal != partitions.Ordinal;
-    }
 
     /// <summary>The cached invoker of instance <paramref name="ordinal"/>, for any generated client: <c>new Admin.AdminClient(owners.InvokerFor(o))</c>.</summary>
     public CallInvoker InvokerFor(int ordinal) => channels.ForOrdinal(ordinal);
