@@ -183,7 +183,7 @@ public static class RecoveryMeasure
         long entries = 0;
         await foreach (var entry in log.ReadAsync(1, CancellationToken.None))
         {
-            PartitionReplay.Apply(state, LogRecord.Parser.ParseFrom(entry.Data.Span));
+            PartitionReplay.Apply(state, entry.Data.Span);
             entries++;
         }
         return (clock.ElapsedMilliseconds, entries);

@@ -8,25 +8,29 @@ public static class EventValidator
 {
     public const int MaxIdLength = 64;
 
-    public static Verdict Validate(in GameEvent e)
+    public static Verdict Validate(in GameEvent e) =>
+        Validate(IsValidId(e.PlayerId), IsValidId(e.WorldId), e.Seq, e.ClientTimeMs, e.Kind);
+
+    /// <summary>The same checks, in the same order, for an event whose ids were checked where they were read.</summary>
+    public static Verdict Validate(bool playerIdValid, bool worldIdValid, ulong seq, long clientTimeMs, EventKind kind)
     {
-        if (!IsValidId(e.PlayerId))
+        if (!playerIdValid)
         {
             return Verdict.Malformed(Reasons.PlayerIdInvalid);
         }
-        if (!IsValidId(e.WorldId))
+        if (!worldIdValid)
         {
             return Verdict.Malformed(Reasons.WorldIdInvalid);
         }
-        if (e.Seq == 0)
+        if (seq == 0)
         {
             return Verdict.Malformed(Reasons.SeqZero);
         }
-        if (e.ClientTimeMs <= 0)
+        if (clientTimeMs <= 0)
         {
             return Verdict.Malformed(Reasons.ClientTimeInvalid);
         }
-        return e.Kind switch
+        return kind switch
         {
             EventKind.Join or EventKind.Leave or EventKind.Move or EventKind.Teleport or EventKind.Dig => Verdict.Accepted,
             EventKind.None => Verdict.Malformed(Reasons.KindMissing),
@@ -44,6 +48,23 @@ public static class EventValidator
         foreach (var c in id)
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c == '_' || c == '-'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The same rule for an id as UTF-8 bytes: a valid id is ASCII, one byte per character.</summary>
+    public static bool IsValidId(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty || utf8.Length > MaxIdLength)
+        {
+            return false;
+        }
+        foreach (var b in utf8)
+        {
+            if (!(char.IsAsciiLetterOrDigit((char)b) || b == (byte)'_' || b == (byte)'-'))
             {
                 return false;
             }

@@ -92,6 +92,7 @@ public sealed class World
 {
     private readonly Dictionary<string, Player> _players = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Treasure> _treasures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Player>.AlternateLookup<ReadOnlySpan<char>> _playersBySpan;
     private readonly TreasureGrid _open;
     private readonly FlagSet _defaultFlags;
     private int _claimed;
@@ -105,6 +106,7 @@ public sealed class World
         Rules = rules;
         _open = new TreasureGrid(Math.Max(1, rules.DigRadius));
         _defaultFlags = FlagSet.Defaults(rules);
+        _playersBySpan = _players.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public string Id { get; }
@@ -119,6 +121,13 @@ public sealed class World
 
     /// <summary>A player who joined this world, or null.</summary>
     public Player? FindPlayer(string playerId) => _players.GetValueOrDefault(playerId) is { Joined: true } p ? p : null;
+
+    /// <summary>
+    /// The id string of the player record with this id, or a new string when the world has none: an event read
+    /// off the wire allocates no id for a player the world knows.
+    /// </summary>
+    public string InternPlayerId(ReadOnlySpan<char> playerId) =>
+        _playersBySpan.TryGetValue(playerId, out var known, out _) ? known : playerId.ToString();
 
     public Treasure? FindTreasure(string treasureId) => _treasures.GetValueOrDefault(treasureId);
 

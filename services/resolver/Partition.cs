@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Veltrix.Contracts.Storage;
 using Veltrix.Contracts.V1;
+using Veltrix.Contracts.Wire;
 using Veltrix.Domain;
 using Veltrix.Resolver.Rollback;
 using Veltrix.Storage;
@@ -246,7 +247,7 @@ public sealed class Partition : IDisposable
                 catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
                 {
                     work.Fail(ex);
-                    State.TakeLogRecord();
+                    State.Entry.Clear();
                     break;
                 }
                 _turn.Add(work);
@@ -265,20 +266,21 @@ public sealed class Partition : IDisposable
             _turn.Add(work);
         }
 
-        var record = State.TakeLogRecord();
-        if (record is not null)
+        var entry = State.Entry;
+        if (entry.Started)
         {
             try
             {
                 // Entries of busy turns are hundreds of KiB: one pooled buffer, reused turn after turn, keeps
                 // them off the large-object heap (and out of gen2 collections).
-                var size = record.CalculateSize();
+                var size = entry.CalculateSize();
                 if (_entryBuffer.Length < size)
                 {
                     ArrayPool<byte>.Shared.Return(_entryBuffer);
                     _entryBuffer = ArrayPool<byte>.Shared.Rent(size);
                 }
-                record.WriteTo(_entryBuffer.AsSpan(0, size));
+                entry.WriteTo(_entryBuffer.AsSpan(0, size));
+                entry.Clear();
                 _entry[0] = _entryBuffer.AsMemory(0, size);
                 await _log!.AppendAsync(_entry, stopping).ConfigureAwait(false);
                 State.NextPosition = _log.NextPosition;
@@ -384,17 +386,34 @@ public sealed class PartitionUnavailableException(int partition, string reason)
     : Exception($"partition {partition} is not available: {reason}");
 
 /// <summary>The state a partition loop owns: worlds, score-feed subscribers, counters.</summary>
-public sealed class PartitionState(int id, ResolverOptions options)
+public sealed class PartitionState
 {
     private readonly Dictionary<string, World> _worlds = new(StringComparer.Ordinal);
     private readonly List<ScoreFeedSubscriber> _subscribers = [];
     private readonly List<ScoreChangeMessage> _changes = [];
-    private LogRecord? _record;
+    private readonly TurnEntry _entry = new();
+    private readonly Dictionary<string, World>.AlternateLookup<ReadOnlySpan<char>> _worldsBySpan;
     private long _eventsInTurn;
     private bool _flagsUnlogged;
 
-    public int Id { get; } = id;
-    public ResolverOptions Options { get; } = options;
+    public PartitionState(int id, ResolverOptions options)
+    {
+        Id = id;
+        Options = options;
+        _worldsBySpan = _worlds.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int Id { get; }
+    public ResolverOptions Options { get; }
+
+    /// <summary>Reads the batches the loop applies, one after another.</summary>
+    internal BatchLayout Layout { get; } = new();
+
+    /// <summary>Reads the logged entries a replay applies, one after another.</summary>
+    internal LoggedEntry Logged { get; } = new();
+
+    /// <summary>This turn's log entry; <see cref="TurnEntry.Started"/> once the turn changed something that is logged.</summary>
+    internal TurnEntry Entry => _entry;
     public IReadOnlyCollection<World> Worlds => _worlds.Values;
 
     // Written by the loop only; read (racily, 64-bit) by metrics.
@@ -429,23 +448,21 @@ public sealed class PartitionState(int id, ResolverOptions options)
     /// <summary>True while recovery replays the log: nothing is logged again or published.</summary>
     internal bool Replaying { get; set; }
 
-    /// <summary>Keeps a batch's inputs for this turn's log entry.</summary>
-    internal void RecordInput(Veltrix.Contracts.Internal.ApplyBatch batch)
+    /// <summary>Keeps a batch's bytes for this turn's log entry; they must stay unchanged until the entry is written.</summary>
+    internal void RecordInput(ReadOnlyMemory<byte> batch, int inputs)
     {
         if (!Replaying)
         {
-            if (_record is null)
-            {
-                _record = new LogRecord();
-                if (_flagsUnlogged)
-                {
-                    _record.Flags = PartitionImages.ToImage(Flags);
-                    _flagsUnlogged = false;
-                }
-            }
-            _record.Batches.Add(batch);
-            _eventsInTurn += batch.Events.Count + batch.Spawns.Count;
+            StartEntry();
+            _entry.AddBatch(batch);
+            _eventsInTurn += inputs;
         }
+    }
+
+    private void StartEntry()
+    {
+        _entry.Start(_flagsUnlogged ? PartitionImages.ToImage(Flags) : null);
+        _flagsUnlogged = false;
     }
 
     /// <summary>
@@ -464,12 +481,8 @@ public sealed class PartitionState(int id, ResolverOptions options)
                     _changes.Add(change);
                 }
             }
-            _record = new LogRecord { Rollback = record };
-            if (_flagsUnlogged)
-            {
-                _record.Flags = PartitionImages.ToImage(Flags);
-                _flagsUnlogged = false;
-            }
+            StartEntry();
+            _entry.SetRollback(record);
         }
         _worlds[world.Id] = world;
         Rollbacks.Add(record.Mark);
@@ -478,14 +491,6 @@ public sealed class PartitionState(int id, ResolverOptions options)
     /// <summary>Forgets rollbacks whose entry was trimmed from the log: no replay can cross them any more.</summary>
     internal void ForgetRollbacksBefore(long firstPosition) =>
         Rollbacks.RemoveAll(m => (long)m.Position < firstPosition);
-
-    /// <summary>This turn's log entry, or null when the turn changed nothing that needs logging.</summary>
-    internal LogRecord? TakeLogRecord()
-    {
-        var record = _record;
-        _record = null;
-        return record;
-    }
 
     internal long TakeEventsInTurn()
     {
@@ -515,9 +520,12 @@ public sealed class PartitionState(int id, ResolverOptions options)
         return true;
     }
 
-    public World? GetOrAddWorld(string worldId)
+    public World? GetOrAddWorld(string worldId) => GetOrAddWorld(worldId.AsSpan());
+
+    /// <summary>The world of this id, or a new one; null when a new one would exceed the limit. Allocates only for a new world.</summary>
+    public World? GetOrAddWorld(ReadOnlySpan<char> worldId)
     {
-        if (_worlds.TryGetValue(worldId, out var world))
+        if (_worldsBySpan.TryGetValue(worldId, out var world))
         {
             return world;
         }
@@ -525,8 +533,9 @@ public sealed class PartitionState(int id, ResolverOptions options)
         {
             return null;
         }
-        world = new World(worldId, WorldRules.Default);
-        _worlds.Add(worldId, world);
+        var id = worldId.ToString();
+        world = new World(id, WorldRules.Default);
+        _worlds.Add(id, world);
         return world;
     }
 

@@ -1,4 +1,3 @@
-using Veltrix.Contracts.Storage;
 using Veltrix.Storage;
 
 namespace Veltrix.Resolver;
@@ -29,7 +28,7 @@ internal static class PartitionReplay
         var position = from;
         await foreach (var entry in log.ReadAsync(from, cancellationToken).ConfigureAwait(false))
         {
-            Apply(state, LogRecord.Parser.ParseFrom(entry.Data.Span));
+            Apply(state, entry.Data.Span);
             replayed++;
             position = entry.Position + 1;
         }
@@ -37,19 +36,21 @@ internal static class PartitionReplay
     }
 
     /// <summary>One logged entry's effect, exactly as the loop had it.</summary>
-    public static void Apply(PartitionState state, LogRecord record)
+    public static void Apply(PartitionState state, ReadOnlySpan<byte> entry)
     {
-        if (record.Flags is not null)
+        var logged = state.Logged;
+        logged.Read(entry);
+        if (logged.Flags is not null)
         {
-            state.Flags = PartitionImages.FromImage(record.Flags);
+            state.Flags = PartitionImages.FromImage(logged.Flags);
         }
-        foreach (var batch in record.Batches)
+        foreach (var batch in logged.Batches)
         {
-            ApplyWork.ApplyInputs(state, batch, results: null);
+            ApplyWork.ApplyInputs(state, entry[batch], reply: null);
         }
-        if (record.Rollback is not null)
+        if (logged.Rollback is not null)
         {
-            state.CommitRollback(record.Rollback);
+            state.CommitRollback(logged.Rollback);
         }
     }
 }

@@ -1,6 +1,8 @@
+using Google.Protobuf;
 using Veltrix.Contracts;
 using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
+using Veltrix.Contracts.Wire;
 using Veltrix.Domain;
 using Veltrix.Storage;
 using ScoreChangeMessage = Veltrix.Contracts.Internal.ScoreChange;
@@ -37,9 +39,22 @@ public abstract class PartitionWork<T> : PartitionWork
 
     protected abstract T Execute(PartitionState state);
 
-    public sealed override void Complete() => _done.TrySetResult(_result!);
+    public sealed override void Complete()
+    {
+        _done.TrySetResult(_result!);
+        Release();
+    }
 
-    public sealed override void Fail(Exception exception) => _done.TrySetException(exception);
+    public sealed override void Fail(Exception exception)
+    {
+        _done.TrySetException(exception);
+        Release();
+    }
+
+    /// <summary>Returns what the work borrowed, once it is answered: the loop is done with it.</summary>
+    protected virtual void Release()
+    {
+    }
 }
 
 /// <summary>
@@ -63,67 +78,86 @@ public abstract class LoopWork<T> : PartitionWork<T>
     }
 }
 
-/// <summary>Applies a batch: spawns first, then events in order.</summary>
-public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
+/// <summary>
+/// Applies a batch, read in place from the bytes it arrived in: spawns first, then events in order. The
+/// same bytes go into the turn's log entry; the buffer goes back to its pool once the caller is answered.
+/// </summary>
+public sealed class ApplyWork(SerializedBatch batch) : PartitionWork<ApplyReply>
 {
+    /// <summary>A batch held as a message; for tests and tools (the event path hands over bytes).</summary>
+    public ApplyWork(ApplyBatch batch)
+        : this(SerializedBatch.Of(batch))
+    {
+    }
+
     protected override ApplyReply Execute(PartitionState state)
     {
         var reply = new ApplyReply();
-        ApplyInputs(state, batch, reply);
-        state.RecordInput(batch);
+        ApplyInputs(state, batch.Span, reply);
+        state.RecordInput(batch.Memory, state.Layout.Count + state.Layout.Spawns.Count);
         return reply;
     }
 
-    /// <summary>The batch's effect on the state, answered in <paramref name="reply"/>.</summary>
-    public static void ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReply reply)
+    protected override void Release() => batch.Dispose();
+
+    /// <summary>A batch held as a message; for tests and tools.</summary>
+    public static void ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReply? results)
     {
-        var results = new ApplyReplyBuilder(batch.Events.Count);
-        reply.SpawnsApplied += (uint)ApplyInputs(state, batch, results);
-        results.CopyTo(reply);
+        ArgumentNullException.ThrowIfNull(batch);
+        ApplyInputs(state, batch.ToByteArray(), results);
     }
 
-    /// <summary>The batch's effect on the state; recovery replays logged batches through this too (no results).</summary>
-    /// <returns>How many spawns were new to their world.</returns>
-    public static int ApplyInputs(PartitionState state, ApplyBatch batch, ApplyReplyBuilder? results)
+    /// <summary>
+    /// The effect of a serialized batch on the state, answered in <paramref name="reply"/>; recovery replays
+    /// logged batches through here too (no reply). Leaves the batch's layout in <see cref="PartitionState.Layout"/>.
+    /// </summary>
+    public static void ApplyInputs(PartitionState state, ReadOnlySpan<byte> batch, ApplyReply? reply)
     {
-        var spawned = 0;
-        foreach (var spawn in batch.Spawns)
+        var layout = state.Layout;
+        layout.Read(batch);
+        foreach (var spawn in layout.Spawns)
         {
             state.MaxStampMs = Math.Max(state.MaxStampMs, spawn.StampMs);
             if (state.GetOrAddWorld(spawn.WorldId)?.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value) == true)
             {
                 state.Spawns++;
-                spawned++;
+                if (reply is not null)
+                {
+                    reply.SpawnsApplied++;
+                }
             }
         }
-        var events = batch.Events;
-        var stamps = batch.StampsMs;
-        for (var i = 0; i < events.Count; i++)
+        var results = reply is null ? null : new ApplyReplyBuilder(layout.Count);
+        for (var i = 0; i < layout.Count; i++)
         {
-            var stamp = stamps[i];
+            var stamp = layout.StampAt(i);
             state.MaxStampMs = Math.Max(state.MaxStampMs, stamp);
-            var verdict = ApplyOne(state, events[i], stamp);
+            var verdict = ApplyOne(state, layout.EventAt(batch, i), stamp);
             results?.Add(verdict.ToResult());
         }
-        return spawned;
+        results?.CopyTo(reply!);
     }
 
-    private static Verdict ApplyOne(PartitionState state, Event wire, long stampMs)
+    private static Verdict ApplyOne(PartitionState state, ReadOnlySpan<byte> message, long stampMs)
     {
-        var e = wire.ToGameEvent();
-        // Ingest validated already; checking again costs little and keeps a bad caller from reaching the rules.
-        var verdict = EventValidator.Validate(in e);
+        var wire = WireEvent.Read(message);
+        var verdict = EventValidator.Validate(
+            EventValidator.IsValidId(wire.PlayerId), EventValidator.IsValidId(wire.WorldId), wire.Seq, wire.ClientTimeMs, wire.Kind);
         if (!verdict.IsAccepted)
         {
+            // Ingest validated already; checking again costs little and keeps a bad caller from reaching the rules.
             state.Malformed++;
             return verdict;
         }
-        var world = state.GetOrAddWorld(e.WorldId);
+        Span<char> chars = stackalloc char[EventValidator.MaxIdLength];
+        var world = state.GetOrAddWorld(WireIds.ToChars(wire.WorldId, chars));
         if (world is null)
         {
             state.Rejected++;
             return Verdict.Rejected(Reasons.TooManyWorlds);
         }
+        var e = new GameEvent(world.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), world.Id,
+            wire.Seq, wire.ClientTimeMs, wire.Kind, wire.X, wire.Y);
         verdict = world.Apply(in e, stampMs, state.Flags, out var change);
         switch (verdict.Outcome)
         {
@@ -139,7 +173,7 @@ public sealed class ApplyWork(ApplyBatch batch) : PartitionWork<ApplyReply>
         }
         if (change.HasValue)
         {
-            state.RecordScore(e.WorldId, in change);
+            state.RecordScore(world.Id, in change);
         }
         return verdict;
     }

@@ -1,3 +1,5 @@
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Veltrix.Resolver.Flags;
 using Veltrix.Resolver.Grpc;
@@ -20,6 +22,7 @@ public static class ResolverExtensions
         builder.Services.AddSingleton<FlagSource>();
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<FlagSource>());
         builder.Services.AddSingleton<PartitionSet>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PartitionWriterService>, PartitionWriterMethods>());
         builder.Services.AddSingleton<OwnerClients>();
         builder.Services.AddSingleton(static sp => RollbackAudit.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         builder.Services.AddHealthChecks().AddCheck<PartitionHealthCheck>("partitions");

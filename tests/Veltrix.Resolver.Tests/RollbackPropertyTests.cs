@@ -123,7 +123,7 @@ public sealed class RollbackPropertyTests(ITestOutputHelper output)
         mark.PlayerIds.AddRange(window.Players);
         var record = new RollbackRecord { Mark = mark, World = PartitionImages.CaptureWorld(rewrite.World), Actor = "test", Reason = "property" };
         state.CommitRollback(record);
-        state.TakeLogRecord();
+        state.Entry.Clear();
         return record;
     }
 

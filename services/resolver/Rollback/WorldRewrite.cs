@@ -1,4 +1,5 @@
-using Veltrix.Contracts;
+using Google.Protobuf;
+using Veltrix.Contracts.Wire;
 using Veltrix.Contracts.Storage;
 using Veltrix.Domain;
 
@@ -14,6 +15,8 @@ public sealed class WorldRewrite
     private readonly RollbackWindow _window;
     private readonly RollbackWindow[] _earlier;
     private readonly HashSet<long> _earlierPositions;
+    private readonly LoggedEntry _entry = new();
+    private readonly byte[] _worldId;
 
     /// <param name="start">The world at <paramref name="position"/> (a new, empty one when it did not exist then).</param>
     /// <param name="position">The log position the replay starts at.</param>
@@ -23,6 +26,7 @@ public sealed class WorldRewrite
     public WorldRewrite(World start, FlagSet flags, long position, RollbackWindow window, IEnumerable<RollbackMark> earlier)
     {
         World = start;
+        _worldId = System.Text.Encoding.ASCII.GetBytes(start.Id);
         Flags = flags;
         Position = position;
         _window = window;
@@ -44,37 +48,39 @@ public sealed class WorldRewrite
     /// <summary>Events of the world at or after the window's start applied again.</summary>
     public long Replayed { get; private set; }
 
-    public void Apply(long position, ReadOnlySpan<byte> entry) => Apply(position, LogRecord.Parser.ParseFrom(entry));
+    /// <summary>A logged entry held as a message; for tests.</summary>
+    public void Apply(long position, LogRecord record) => Apply(position, record.ToByteArray());
 
-    public void Apply(long position, LogRecord record)
+    /// <summary>Applies the world's inputs of one logged entry, read in place as the loop's replay reads them.</summary>
+    public void Apply(long position, ReadOnlySpan<byte> entry)
     {
         if (position != Position)
         {
             throw new InvalidOperationException($"log entry {position} applied where entry {Position} was expected");
         }
-        if (record.Flags is not null)
+        _entry.Read(entry);
+        if (_entry.Flags is not null)
         {
-            Flags = PartitionImages.FromImage(record.Flags);
+            Flags = PartitionImages.FromImage(_entry.Flags);
         }
-        foreach (var batch in record.Batches)
+        var layout = _entry.Layout;
+        foreach (var range in _entry.Batches)
         {
-            foreach (var spawn in batch.Spawns)
+            var batch = entry[range];
+            layout.Read(batch);
+            foreach (var spawn in layout.Spawns)
             {
                 if (spawn.WorldId == World.Id)
                 {
                     World.Spawn(spawn.TreasureId, spawn.X, spawn.Y, spawn.Value);
                 }
             }
-            var events = batch.Events;
-            for (var i = 0; i < events.Count; i++)
+            for (var i = 0; i < layout.Count; i++)
             {
-                if (events[i].WorldId == World.Id)
-                {
-                    ApplyEvent(position, events[i], batch.StampsMs[i]);
-                }
+                ApplyEvent(position, WireEvent.Read(layout.EventAt(batch, i)), layout.StampAt(i));
             }
         }
-        if (record.Rollback is { } rollback && rollback.Mark.WorldId == World.Id && !_earlierPositions.Contains(position))
+        if (_entry.Rollback is { } rollback && rollback.Mark.WorldId == World.Id && !_earlierPositions.Contains(position))
         {
             // Only a rollback committed while this one was planned gets here; its voids are not known above.
             throw new RollbackConflictException(World.Id, position);
@@ -82,13 +88,21 @@ public sealed class WorldRewrite
         Position++;
     }
 
-    private void ApplyEvent(long position, Contracts.V1.Event wire, long stampMs)
+    private void ApplyEvent(long position, WireEvent wire, long stampMs)
     {
-        var e = wire.ToGameEvent();
-        if (!EventValidator.Validate(in e).IsAccepted)
+        if (!_worldId.AsSpan().SequenceEqual(wire.WorldId))
         {
             return;
         }
+        var valid = EventValidator.Validate(
+            EventValidator.IsValidId(wire.PlayerId), worldIdValid: true, wire.Seq, wire.ClientTimeMs, wire.Kind);
+        if (!valid.IsAccepted)
+        {
+            return;
+        }
+        Span<char> chars = stackalloc char[EventValidator.MaxIdLength];
+        var e = new GameEvent(World.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), World.Id,
+            wire.Seq, wire.ClientTimeMs, wire.Kind, wire.X, wire.Y);
         if (_window.Voids(position, e.PlayerId, stampMs))
         {
             Voided++;
