@@ -86,3 +86,23 @@ public static class SharedResults
         return Shared.Count < MaxShared ? Shared.GetOrAdd((result.Outcome, result.Reason), result) : result;
     }
 }
+
+/// <summary>The serialized bytes of shared results, so writing an ack copies a few cached bytes per event.</summary>
+public static class ResultBytes
+{
+    private const int MaxCached = 1_024;
+    private static readonly ConcurrentDictionary<EventResult, byte[]> Cached = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The bytes of <paramref name="result"/>, a shared instance that is never mutated.</summary>
+    public static ReadOnlySpan<byte> Of(EventResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (Cached.TryGetValue(result, out var bytes))
+        {
+            return bytes;
+        }
+        bytes = result.ToByteArray();
+        // Bounded: shared results are a small fixed set, but a cache must not grow with whatever it is handed.
+        return Cached.Count < MaxCached ? Cached.GetOrAdd(result, bytes) : bytes;
+    }
+}

@@ -1,9 +1,8 @@
 using System.Diagnostics.Metrics;
+using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Veltrix.Contracts;
-using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
-using Veltrix.Domain;
 using Veltrix.ServiceDefaults;
 
 namespace Veltrix.Ingest;
@@ -18,26 +17,28 @@ public sealed class EventRouter
 {
     private readonly PartitionLane[] _lanes;
     private readonly TimeProvider _time;
+    private readonly int _maxEventsPerBatch;
     private long _received;
     private long _malformed;
     private long _batches;
 
-    public EventRouter(ResolverChannels resolvers, IOptions<MeshOptions> mesh, IOptions<IngestOptions> options, TimeProvider time, IMeterFactory meters)
+    public EventRouter(ResolverChannels resolvers, IOptions<MeshOptions> mesh, IOptions<IngestOptions> options, TimeProvider time, IMeterFactory meters, ILogger<EventRouter> logger)
     {
         var meter = meters.Create("Veltrix.Ingest");
         var map = resolvers.Map;
-        var owners = new PartitionWriter.PartitionWriterClient[map.InstanceCount];
+        var owners = new CallInvoker[map.InstanceCount];
         for (var i = 0; i < owners.Length; i++)
         {
-            owners[i] = new PartitionWriter.PartitionWriterClient(resolvers.ForOrdinal(i));
+            owners[i] = resolvers.ForOrdinal(i);
         }
         var callTimeout = TimeSpan.FromMilliseconds(mesh.Value.CallTimeoutMs);
         _lanes = new PartitionLane[map.Partitions];
         for (var p = 0; p < _lanes.Length; p++)
         {
-            _lanes[p] = new PartitionLane((uint)p, owners[map.OwnerOf(p)], options.Value, callTimeout, time);
+            _lanes[p] = new PartitionLane(p, owners[map.OwnerOf(p)], options.Value, callTimeout, time, logger);
         }
         _time = time;
+        _maxEventsPerBatch = options.Value.MaxEventsPerBatch;
         meter.CreateObservableCounter("veltrix.ingest.events", () => Volatile.Read(ref _received), description: "Events received");
         meter.CreateObservableCounter("veltrix.ingest.malformed", () => Volatile.Read(ref _malformed), description: "Events refused as malformed");
         meter.CreateObservableCounter("veltrix.ingest.batches", () => Volatile.Read(ref _batches), description: "Batches routed");
@@ -45,68 +46,66 @@ public sealed class EventRouter
     }
 
     /// <summary>
-    /// Queues the batch's parts on their lanes and returns once they are queued, so the caller's next batch
-    /// queues behind this one; the returned task completes with the results once every part was answered.
+    /// Reads a serialized <c>EventBatch</c> and groups its events by partition (see <see cref="RoutedBatch.Route"/>);
+    /// nothing is queued yet.
     /// </summary>
-    internal async ValueTask<Task<EventResult[]>> SubmitAsync(IReadOnlyList<Event> events, PublishStream stream, CancellationToken cancellationToken)
+    internal RoutedBatch Route(ReadOnlySpan<byte> batch, PublishStream stream)
     {
-        var results = new EventResult[events.Count];
-        var stamp = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var parts = new LanePart?[_lanes.Length];
-        var malformed = 0;
-        var routed = 0;
-
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i];
-            var game = e.ToGameEvent();
-            var verdict = EventValidator.Validate(in game);
-            if (!verdict.IsAccepted)
-            {
-                results[i] = verdict.ToResult();
-                malformed++;
-                continue;
-            }
-            var p = Partitioning.PartitionOf(game.WorldId, _lanes.Length);
-            var part = parts[p];
-            if (part is null)
-            {
-                parts[p] = part = new LanePart(stream, results, stamp);
-                routed++;
-            }
-            part.Events.Add(e);
-            part.Positions.Add(i);
-        }
-
-        Interlocked.Add(ref _received, events.Count);
-        Interlocked.Add(ref _malformed, malformed);
+        var routed = RoutedBatch.Route(batch, stream, _time.GetUtcNow().ToUnixTimeMilliseconds(), _lanes.Length, _maxEventsPerBatch);
+        Interlocked.Add(ref _received, routed.Count);
+        Interlocked.Add(ref _malformed, routed.Malformed);
         Interlocked.Increment(ref _batches);
-
-        if (routed == 0)
-        {
-            return Task.FromResult(results);
-        }
-        var done = new Task[routed];
-        var n = 0;
-        for (var p = 0; p < parts.Length; p++)
-        {
-            if (parts[p] is { } part)
-            {
-                await _lanes[p].EnqueueAsync(part, cancellationToken).ConfigureAwait(false);
-                done[n++] = part.Done;
-            }
-        }
-        return WhenAnswered(done, results);
+        return routed;
     }
 
-    /// <summary>Routes one batch and waits for its results.</summary>
-    internal async Task<EventResult[]> RouteAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken) =>
-        await (await SubmitAsync(events, new PublishStream(), cancellationToken).ConfigureAwait(false)).WaitAsync(cancellationToken).ConfigureAwait(false);
-
-    private static async Task<EventResult[]> WhenAnswered(Task[] parts, EventResult[] results)
+    /// <summary>
+    /// Queues the batch's parts on their lanes and returns once they are queued, so the caller's next batch
+    /// queues behind this one; <see cref="RoutedBatch.Done"/> completes once every part was answered.
+    /// </summary>
+    internal async ValueTask EnqueueAsync(RoutedBatch batch, CancellationToken cancellationToken)
     {
-        await Task.WhenAll(parts).ConfigureAwait(false);
-        return results;
+        var queued = 0;
+        try
+        {
+            for (var p = 0; p < _lanes.Length && queued < batch.Parts; p++)
+            {
+                if (batch.PartCount(p) > 0)
+                {
+                    await _lanes[p].EnqueueAsync(batch, cancellationToken).ConfigureAwait(false);
+                    queued++;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // The parts never queued will never be answered: they fail here, so the batch still ends.
+            for (var failed = queued; failed < batch.Parts; failed++)
+            {
+                batch.FailPart(ex);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Routes one batch of events held as messages (one Submit) and waits for its results.</summary>
+    internal async Task<EventResult[]> RouteAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
+    {
+        var message = new EventBatch();
+        message.Events.AddRange(events);
+        var batch = Route(message.ToByteArray(), new PublishStream());
+        try
+        {
+            await EnqueueAsync(batch, cancellationToken).ConfigureAwait(false);
+            await batch.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return batch.Results.ToArray();
+        }
+        finally
+        {
+            if (batch.Done.IsCompleted)
+            {
+                batch.Release();
+            }
+        }
     }
 
     private long Sum(Func<PartitionLane, long> read)

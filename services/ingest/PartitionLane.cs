@@ -1,35 +1,45 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Grpc.Core;
 using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
+using Veltrix.Contracts.Wire;
 
 namespace Veltrix.Ingest;
 
 /// <summary>
-/// The one way into a partition from this ingest: parts of client batches queue here in the order they
+/// The one way into a partition from this ingest: batches with a part for it queue here in the order they
 /// were routed, and one sender merges whatever is queued into a single Apply call, waits for its answer,
 /// and only then sends the next. One call in flight keeps the partition's input in routing order; the
 /// merging is the group commit: the busier the partition, the more events share a call and a log append.
+/// The call is written as bytes straight from the batches' canonical events into one reused buffer.
 /// </summary>
 internal sealed class PartitionLane
 {
-    private readonly Channel<LanePart> _queue;
-    private readonly PartitionWriter.PartitionWriterClient _writer;
-    private readonly uint _partition;
+    private const byte PartitionTag = (1 << 3) | WireReader.Varint;
+    private const byte EventTag = (4 << 3) | WireReader.LengthDelimited;
+    private const byte StampsTag = (5 << 3) | WireReader.LengthDelimited;
+
+    private readonly Channel<RoutedBatch> _queue;
+    private readonly CallInvoker _writer;
+    private readonly int _partition;
     private readonly int _maxEventsPerCall;
     private readonly TimeSpan _callTimeout;
     private readonly TimeProvider _time;
-    private readonly List<LanePart> _call = [];
-    private LanePart? _next;
+    private readonly ILogger _logger;
+    private readonly List<RoutedBatch> _call = [];
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    private RoutedBatch? _next;
 
-    public PartitionLane(uint partition, PartitionWriter.PartitionWriterClient writer, IngestOptions options, TimeSpan callTimeout, TimeProvider time)
+    public PartitionLane(int partition, CallInvoker writer, IngestOptions options, TimeSpan callTimeout, TimeProvider time, ILogger logger)
     {
+        _logger = logger;
         _partition = partition;
         _writer = writer;
         _maxEventsPerCall = options.MaxEventsPerCall;
         _callTimeout = callTimeout;
         _time = time;
-        _queue = Channel.CreateBounded<LanePart>(new BoundedChannelOptions(options.LaneCapacity)
+        _queue = Channel.CreateBounded<RoutedBatch>(new BoundedChannelOptions(options.LaneCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -41,37 +51,33 @@ internal sealed class PartitionLane
     /// <summary>Apply calls made, for the metrics.</summary>
     public long Calls;
 
-    /// <summary>Queues a part; waits while the lane is full (the resolver is the slow hop), up to the caller's deadline.</summary>
-    public ValueTask EnqueueAsync(LanePart part, CancellationToken cancellationToken) =>
-        _queue.Writer.TryWrite(part) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(part, cancellationToken);
+    /// <summary>Queues a batch's part; waits while the lane is full (the resolver is the slow hop), up to the caller's deadline.</summary>
+    public ValueTask EnqueueAsync(RoutedBatch batch, CancellationToken cancellationToken) =>
+        _queue.Writer.TryWrite(batch) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(batch, cancellationToken);
 
     private async Task SendAsync()
     {
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            var batch = new ApplyBatch { Partition = _partition };
-            var events = batch.Events;
-            while (TakeNext(reader, out var part))
+            var events = 0;
+            while (TakeNext(reader, out var batch))
             {
-                if (part.Stream.Failed)
+                if (batch.Stream.Failed)
                 {
                     // An earlier batch of its stream failed: nothing the client sent after it may be applied
                     // before the client retries what failed, or its retry would meet DUPLICATE.
-                    part.Fail(new RpcException(new Status(StatusCode.Unavailable, "an earlier batch of this stream was not applied; retry from it")));
+                    batch.FailPart(new RpcException(new Status(StatusCode.Unavailable, "an earlier batch of this stream was not applied; retry from it")));
                     continue;
                 }
-                if (events.Count > 0 && events.Count + part.Events.Count > _maxEventsPerCall)
+                var count = batch.PartCount(_partition);
+                if (events > 0 && events + count > _maxEventsPerCall)
                 {
-                    _next = part;
+                    _next = batch;
                     break;
                 }
-                events.AddRange(part.Events);
-                for (var i = 0; i < part.Events.Count; i++)
-                {
-                    batch.StampsMs.Add(part.StampMs);
-                }
-                _call.Add(part);
+                events += count;
+                _call.Add(batch);
             }
             if (_call.Count == 0)
             {
@@ -79,8 +85,11 @@ internal sealed class PartitionLane
             }
             try
             {
-                var reply = await _writer.ApplyAsync(batch, deadline: _time.GetUtcNow().UtcDateTime + _callTimeout).ResponseAsync.ConfigureAwait(false);
-                if (reply.Count != events.Count)
+                var length = WriteCall();
+                var call = _writer.AsyncUnaryCall(PartitionWriterWire.Apply, null,
+                    new CallOptions(deadline: _time.GetUtcNow().UtcDateTime + _callTimeout), SerializedBatch.Borrow(_buffer, length));
+                var reply = await call.ResponseAsync.ConfigureAwait(false);
+                if (reply.Count != events)
                 {
                     throw new RpcException(new Status(StatusCode.Internal, "resolver answered a different number of results"));
                 }
@@ -93,34 +102,88 @@ internal sealed class PartitionLane
                 }
                 var verdicts = reply.Verdicts.Span;
                 var offset = 0;
-                foreach (var part in _call)
+                foreach (var batch in _call)
                 {
-                    part.Complete(distinct, verdicts, offset);
-                    offset += part.Events.Count;
+                    // Counted first: the batch's last part completing hands it to its ack, which releases it.
+                    var count = batch.PartCount(_partition);
+                    batch.CompletePart(_partition, distinct, verdicts, offset);
+                    offset += count;
                 }
                 Calls++;
             }
             catch (Exception ex)
             {
-                foreach (var part in _call)
+                Log.ApplyFailed(_logger, _partition, events, ex);
+                foreach (var batch in _call)
                 {
-                    part.Stream.Failed = true;
-                    part.Fail(ex);
+                    batch.Stream.Failed = true;
+                    batch.FailPart(ex);
                 }
             }
             _call.Clear();
         }
     }
 
-    private bool TakeNext(ChannelReader<LanePart> reader, out LanePart part)
+    /// <summary>Writes the call's <c>ApplyBatch</c> into the lane's buffer: the partition, every event, then their stamps packed.</summary>
+    private int WriteCall()
+    {
+        var stampBytes = 0;
+        var size = 1 + WireReader.VarintSize((ulong)_partition);
+        foreach (var batch in _call)
+        {
+            var count = batch.PartCount(_partition);
+            for (var k = 0; k < count; k++)
+            {
+                var length = batch.PartEvent(_partition, k).Length;
+                size += 1 + WireReader.VarintSize((ulong)length) + length;
+            }
+            stampBytes += count * WireReader.VarintSize((ulong)batch.StampMs);
+        }
+        size += 1 + WireReader.VarintSize((ulong)stampBytes) + stampBytes;
+        if (_buffer.Length < size)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(size);
+        }
+
+        var buffer = _buffer.AsSpan();
+        var at = 0;
+        buffer[at++] = PartitionTag;
+        at += WireReader.WriteVarint(buffer[at..], (ulong)_partition);
+        foreach (var batch in _call)
+        {
+            var count = batch.PartCount(_partition);
+            for (var k = 0; k < count; k++)
+            {
+                var e = batch.PartEvent(_partition, k);
+                buffer[at++] = EventTag;
+                at += WireReader.WriteVarint(buffer[at..], (ulong)e.Length);
+                e.CopyTo(buffer[at..]);
+                at += e.Length;
+            }
+        }
+        buffer[at++] = StampsTag;
+        at += WireReader.WriteVarint(buffer[at..], (ulong)stampBytes);
+        foreach (var batch in _call)
+        {
+            var count = batch.PartCount(_partition);
+            for (var k = 0; k < count; k++)
+            {
+                at += WireReader.WriteVarint(buffer[at..], (ulong)batch.StampMs);
+            }
+        }
+        return at;
+    }
+
+    private bool TakeNext(ChannelReader<RoutedBatch> reader, out RoutedBatch batch)
     {
         if (_next is not null)
         {
-            part = _next;
+            batch = _next;
             _next = null;
             return true;
         }
-        return reader.TryRead(out part!);
+        return reader.TryRead(out batch!);
     }
 }
 
@@ -128,35 +191,4 @@ internal sealed class PartitionLane
 internal sealed class PublishStream
 {
     public volatile bool Failed;
-}
-
-/// <summary>The events of one client batch that go to one partition, and where their results go.</summary>
-internal sealed class LanePart(PublishStream stream, EventResult[] results, long stampMs)
-{
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public PublishStream Stream { get; } = stream;
-    public List<Event> Events { get; } = [];
-
-    /// <summary>When ingest received the batch: the stamp of each of these events.</summary>
-    public long StampMs { get; } = stampMs;
-    public List<int> Positions { get; } = [];
-    public Task Done => _done.Task;
-
-    /// <summary>Puts this part's results, at <paramref name="offset"/> of the call's verdicts, in their places in the batch.</summary>
-    public void Complete(EventResult[] distinct, ReadOnlySpan<byte> verdicts, int offset)
-    {
-        for (var j = 0; j < Positions.Count; j++)
-        {
-            var index = verdicts[offset + j];
-            if (index >= distinct.Length)
-            {
-                throw new RpcException(new Status(StatusCode.Internal, "resolver answered a result it did not list"));
-            }
-            results[Positions[j]] = distinct[index];
-        }
-        _done.TrySetResult();
-    }
-
-    public void Fail(Exception error) => _done.TrySetException(error);
 }

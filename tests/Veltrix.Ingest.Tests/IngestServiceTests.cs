@@ -1,4 +1,5 @@
 using System.Globalization;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -109,6 +110,52 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(Reasons.KindMissing, ack.Results[2].Reason);
         Assert.Equal(Reasons.SeqZero, ack.Results[3].Reason);
         Assert.Equal(["ok-1", "ok-2"], _resolver.Received.SelectMany(b => b.Events).Select(e => e.PlayerId));
+    }
+
+    [Fact]
+    public async Task Publish_FieldsUnknownToTheContract_EventsForwardedWithoutThem()
+    {
+        var world = WorldIn(1);
+        var odd = Join(world, "odd");
+        // An event with a field the contract does not have, and its player id given twice (the last counts);
+        // the batch with an unknown field of its own.
+        byte[] eventBytes = [.. new Event { PlayerId = "first" }.ToByteArray(), .. odd.ToByteArray(), 0xA0, 0x06, 0x2A];
+        byte[] batchBytes = [0x08, 0x09, 0x12, (byte)eventBytes.Length, .. eventBytes, 0xF8, 0x03, 0x01];
+
+        var acks = await PublishBytesAsync(batchBytes);
+
+        var ack = Assert.Single(acks);
+        Assert.Equal(9ul, ack.BatchId);
+        Assert.Equal(Outcome.Accepted, Assert.Single(ack.Results).Outcome);
+        var forwarded = Assert.Single(_resolver.Received.SelectMany(b => b.Events));
+        // Equal as messages counts unknown fields too: none reached the resolver.
+        Assert.Equal(odd, forwarded);
+        Assert.Equal(odd.ToByteArray(), forwarded.ToByteArray());
+    }
+
+    [Fact]
+    public async Task Publish_BytesThatAreNotABatch_InvalidArgumentAndNothingSent()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => PublishBytesAsync([0x12, 0x40, 0x0A]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Empty(_resolver.Received);
+    }
+
+    /// <summary>Publishes one batch given as bytes, as a client with its own encoder would.</summary>
+    private async Task<List<PublishAck>> PublishBytesAsync(byte[] batch)
+    {
+        var method = new Method<byte[], PublishAck>(MethodType.DuplexStreaming, Contracts.V1.Ingest.Descriptor.FullName, "Publish",
+            Marshallers.Create(static b => b, static b => b), Marshallers.Create(static a => a.ToByteArray(), PublishAck.Parser.ParseFrom));
+        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
+        await call.RequestStream.WriteAsync(batch);
+        await call.RequestStream.CompleteAsync();
+        var acks = new List<PublishAck>();
+        await foreach (var ack in call.ResponseStream.ReadAllAsync())
+        {
+            acks.Add(ack);
+        }
+        return acks;
     }
 
     [Fact]

@@ -6,10 +6,10 @@ using Veltrix.Contracts.Internal;
 namespace Veltrix.Contracts.Wire;
 
 /// <summary>
-/// An <c>ApplyBatch</c> as its serialized bytes, in a pooled buffer. The resolver reads it with
-/// <see cref="BatchLayout"/> and logs the same bytes, so a batch is never parsed into messages nor
-/// written again on its way to the log. <see cref="Dispose"/> returns the buffer: once, when nothing
-/// reads the bytes any more.
+/// A batch message as its serialized bytes, in a pooled buffer: an <c>EventBatch</c> as ingest receives
+/// it, an <c>ApplyBatch</c> as the resolver receives it. The resolver reads it with <see cref="BatchLayout"/>
+/// and logs the same bytes, so a batch is never parsed into messages nor written again on its way to the
+/// log. <see cref="Dispose"/> returns the buffer: once, when nothing reads the bytes any more.
 /// </summary>
 public sealed class SerializedBatch : IDisposable
 {
@@ -49,6 +49,14 @@ public sealed class SerializedBatch : IDisposable
         return new SerializedBatch(bytes, bytes.Length, pooled: false);
     }
 
+    /// <summary>Bytes the caller owns and keeps unchanged until the call that sends them has ended; never returned to a pool.</summary>
+    public static SerializedBatch Borrow(byte[] buffer, int length)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Length);
+        return new SerializedBatch(buffer, length, pooled: false);
+    }
+
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, null);
@@ -75,15 +83,26 @@ public static class PartitionWriterWire
         },
         static context => SerializedBatch.Copy(context.PayloadAsReadOnlySequence()));
 
-    public static readonly Marshaller<ApplyReply> ReplyMarshaller = new(
-        static (reply, context) =>
-        {
-            context.SetPayloadLength(reply.CalculateSize());
-            reply.WriteTo(context.GetBufferWriter());
-            context.Complete();
-        },
-        static context => ApplyReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+    public static readonly Marshaller<ApplyReply> ReplyMarshaller = MessageMarshaller.For(ApplyReply.Parser);
 
     public static readonly Method<SerializedBatch, ApplyReply> Apply = new(
         MethodType.Unary, PartitionWriter.Descriptor.FullName, "Apply", BatchMarshaller, ReplyMarshaller);
+}
+
+/// <summary>Marshallers for generated messages, for methods bound by hand beside ones with custom marshallers.</summary>
+public static class MessageMarshaller
+{
+    public static Marshaller<T> For<T>(MessageParser<T> parser)
+        where T : IMessage<T>
+    {
+        ArgumentNullException.ThrowIfNull(parser);
+        return new Marshaller<T>(
+            static (message, context) =>
+            {
+                context.SetPayloadLength(message.CalculateSize());
+                message.WriteTo(context.GetBufferWriter());
+                context.Complete();
+            },
+            context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+    }
 }

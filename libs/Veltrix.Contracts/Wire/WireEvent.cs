@@ -89,6 +89,54 @@ public readonly ref struct WireEvent
         return new WireEvent(playerId, worldId, seq, clientTime, kind, x, y);
     }
 
+    /// <summary>
+    /// Writes the event as a serializer would: each field once, in field order, defaults left out, unknown
+    /// fields dropped. Never longer than the bytes it was read from, so a buffer of their length holds it.
+    /// </summary>
+    /// <returns>The bytes written.</returns>
+    public int WriteCanonical(Span<byte> destination)
+    {
+        var at = 0;
+        at += WriteBytes(destination[at..], PlayerIdTag, PlayerId);
+        at += WriteBytes(destination[at..], WorldIdTag, WorldId);
+        at += WriteVarintField(destination[at..], SeqTag, Seq);
+        at += WriteVarintField(destination[at..], ClientTimeTag, (ulong)ClientTimeMs);
+        if (Kind != EventKind.None)
+        {
+            destination[at++] = (byte)(((uint)Kind << 3) | WireReader.LengthDelimited);
+            var lengthAt = at++;
+            var body = WriteVarintField(destination[at..], XTag, ZigZag(X));
+            body += WriteVarintField(destination[(at + body)..], YTag, ZigZag(Y));
+            destination[lengthAt] = (byte)body; // at most 12 bytes: one length byte
+            at += body;
+        }
+        return at;
+    }
+
+    private static ulong ZigZag(int value) => (uint)((value << 1) ^ (value >> 31));
+
+    private static int WriteBytes(Span<byte> destination, uint tag, ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty)
+        {
+            return 0;
+        }
+        destination[0] = (byte)tag;
+        var at = 1 + WireReader.WriteVarint(destination[1..], (ulong)value.Length);
+        value.CopyTo(destination[at..]);
+        return at + value.Length;
+    }
+
+    private static int WriteVarintField(Span<byte> destination, uint tag, ulong value)
+    {
+        if (value == 0)
+        {
+            return 0;
+        }
+        destination[0] = (byte)tag;
+        return 1 + WireReader.WriteVarint(destination[1..], value);
+    }
+
     private static void ReadTarget(ReadOnlySpan<byte> body, bool hasTarget, ref int x, ref int y)
     {
         var reader = new WireReader(body);

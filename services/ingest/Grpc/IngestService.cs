@@ -1,15 +1,19 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
-using Microsoft.Extensions.Options;
+using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
+using Veltrix.Contracts.Wire;
 
 namespace Veltrix.Ingest.Grpc;
 
-/// <summary>The front door for events: validate, route, answer per event in order.</summary>
-public sealed class IngestService(EventRouter router, IOptions<IngestOptions> options) : Contracts.V1.Ingest.IngestBase
+/// <summary>
+/// The front door for events: validate, route, answer per event in order. Publish reads each batch in
+/// place from its bytes and writes each ack from the batch's results (<see cref="IngestMethods"/>):
+/// no message is built per event on the way in or out.
+/// </summary>
+public sealed class IngestService(EventRouter router, Microsoft.Extensions.Options.IOptions<IngestOptions> options)
 {
-    private readonly int _maxEvents = options.Value.MaxEventsPerBatch;
     private readonly int _maxInFlight = options.Value.MaxBatchesInFlightPerStream;
 
     /// <summary>
@@ -17,10 +21,10 @@ public sealed class IngestService(EventRouter router, IOptions<IngestOptions> op
     /// one stream reach the partition in the order they were sent; several of them are resolved at once
     /// (up to <see cref="IngestOptions.MaxBatchesInFlightPerStream"/>), and their acks leave in order.
     /// </summary>
-    public override async Task Publish(IAsyncStreamReader<EventBatch> requestStream, IServerStreamWriter<PublishAck> responseStream, ServerCallContext context)
+    internal async Task Publish(IAsyncStreamReader<SerializedBatch> requestStream, IServerStreamWriter<RoutedBatch> responseStream, ServerCallContext context)
     {
         var stream = new PublishStream();
-        var inFlight = Channel.CreateBounded<(ulong BatchId, Task<EventResult[]> Results)>(new BoundedChannelOptions(_maxInFlight)
+        var inFlight = Channel.CreateBounded<RoutedBatch>(new BoundedChannelOptions(_maxInFlight)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -31,18 +35,21 @@ public sealed class IngestService(EventRouter router, IOptions<IngestOptions> op
         var acks = AckInOrderAsync(inFlight.Reader, responseStream, reading, context.CancellationToken);
         try
         {
-            await foreach (var batch in requestStream.ReadAllAsync(reading.Token))
+            await foreach (var request in requestStream.ReadAllAsync(reading.Token))
             {
-                if (batch.Events.Count > _maxEvents)
-                {
-                    TooLarge(batch.Events.Count);
-                }
                 if (stream.Failed)
                 {
+                    request.Dispose();
                     break;
                 }
-                var results = await router.SubmitAsync(batch.Events, stream, reading.Token);
-                await inFlight.Writer.WriteAsync((batch.BatchId, results), reading.Token);
+                RoutedBatch batch;
+                using (request)
+                {
+                    batch = router.Route(request.Span, stream);
+                }
+                // Queued first, then handed to the acks: a batch that is in flight is one the acks wait for.
+                await router.EnqueueAsync(batch, reading.Token);
+                await inFlight.Writer.WriteAsync(batch, reading.Token);
             }
         }
         catch (OperationCanceledException) when (acks.IsFaulted && !context.CancellationToken.IsCancellationRequested)
@@ -61,23 +68,29 @@ public sealed class IngestService(EventRouter router, IOptions<IngestOptions> op
         await Answered(acks);
     }
 
-    public override async Task<SubmitAck> Submit(Event request, ServerCallContext context)
+    internal async Task<SubmitAck> Submit(Event request, ServerCallContext context)
     {
         var results = await Answered(router.RouteAsync([request], context.CancellationToken));
         return new SubmitAck { Outcome = results[0].Outcome, Reason = results[0].Reason };
     }
 
     private static async Task AckInOrderAsync(
-        ChannelReader<(ulong BatchId, Task<EventResult[]> Results)> inFlight, IServerStreamWriter<PublishAck> responseStream,
+        ChannelReader<RoutedBatch> inFlight, IServerStreamWriter<RoutedBatch> responseStream,
         CancellationTokenSource reading, CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (var (batchId, pending) in inFlight.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var batch in inFlight.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var ack = new PublishAck { BatchId = batchId };
-                ack.Results.AddRange(await pending.ConfigureAwait(false));
-                await responseStream.WriteAsync(ack, cancellationToken).ConfigureAwait(false);
+                await batch.Done.ConfigureAwait(false);
+                try
+                {
+                    await responseStream.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    batch.Release();
+                }
             }
         }
         catch
@@ -106,8 +119,59 @@ public sealed class IngestService(EventRouter router, IOptions<IngestOptions> op
             throw new RpcException(new Status(StatusCode.Unavailable, "events were not applied; retry"));
         }
     }
+}
 
-    [DoesNotReturn]
-    private void TooLarge(int count) =>
-        throw new RpcException(new Status(StatusCode.ResourceExhausted, $"batch has {count} events; at most {_maxEvents} are accepted"));
+/// <summary>
+/// Binds <c>veltrix.v1.Ingest</c> by hand: Publish with the batch in as bytes and each ack written from the
+/// batch's results (the same messages on the wire as the contract's), Submit with the contract's messages.
+/// </summary>
+internal sealed class IngestMethods : IServiceMethodProvider<IngestService>
+{
+    private const byte BatchIdTag = (1 << 3) | WireReader.Varint;
+    private const byte ResultTag = (2 << 3) | WireReader.LengthDelimited;
+
+    private static readonly Method<SerializedBatch, RoutedBatch> Publish = new(
+        MethodType.DuplexStreaming, global::Veltrix.Contracts.V1.Ingest.Descriptor.FullName, "Publish",
+        PartitionWriterWire.BatchMarshaller,
+        new Marshaller<RoutedBatch>(WriteAck, static _ => throw new NotSupportedException("acks are only written here")));
+
+    private static readonly Method<Event, SubmitAck> Submit = new(
+        MethodType.Unary, global::Veltrix.Contracts.V1.Ingest.Descriptor.FullName, "Submit", MessageMarshaller.For(Event.Parser), MessageMarshaller.For(SubmitAck.Parser));
+
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<IngestService> context)
+    {
+        context.AddDuplexStreamingMethod(Publish, [], static (service, requests, acks, call) => service.Publish(requests, acks, call));
+        context.AddUnaryMethod(Submit, [], static (service, request, call) => service.Submit(request, call));
+    }
+
+    /// <summary>A <c>PublishAck</c>: the batch id, then each event's result (shared instances, their bytes cached).</summary>
+    private static void WriteAck(RoutedBatch batch, SerializationContext context)
+    {
+        var results = batch.Results;
+        var size = batch.BatchId == 0 ? 0 : 1 + WireReader.VarintSize(batch.BatchId);
+        foreach (var result in results)
+        {
+            var length = ResultBytes.Of(result).Length;
+            size += 1 + WireReader.VarintSize((ulong)length) + length;
+        }
+        context.SetPayloadLength(size);
+        var writer = context.GetBufferWriter();
+        var buffer = writer.GetSpan(size);
+        var at = 0;
+        if (batch.BatchId != 0)
+        {
+            buffer[at++] = BatchIdTag;
+            at += WireReader.WriteVarint(buffer[at..], batch.BatchId);
+        }
+        foreach (var result in results)
+        {
+            var bytes = ResultBytes.Of(result);
+            buffer[at++] = ResultTag;
+            at += WireReader.WriteVarint(buffer[at..], (ulong)bytes.Length);
+            bytes.CopyTo(buffer[at..]);
+            at += bytes.Length;
+        }
+        writer.Advance(at);
+        context.Complete();
+    }
 }
