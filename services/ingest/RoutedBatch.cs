@@ -19,6 +19,9 @@ internal sealed class RoutedBatch
     private const uint BatchIdTag = (1 << 3) | WireReader.Varint;
     private const uint EventTag = (2 << 3) | WireReader.LengthDelimited;
 
+    // Results are references: a pool of their own, cleared on return, sized like the byte pools.
+    private static readonly ArrayPool<EventResult> ResultPool = ArrayPool<EventResult>.Create(WirePools.MaxPooledLength / 8, WirePools.ArraysPerSize);
+
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _partitions;
     private byte[]? _events;       // the canonical encodings, one after another
@@ -114,9 +117,9 @@ internal sealed class RoutedBatch
     {
         var n = Count;
         // start, length, partition per event; slots; first slot and count per partition.
-        var index = _index = ArrayPool<int>.Shared.Rent((4 * n) + (2 * _partitions));
-        _events = ArrayPool<byte>.Shared.Rent(Math.Max(1, batch.Length));
-        _results = ArrayPool<EventResult>.Shared.Rent(Math.Max(1, n));
+        var index = _index = WirePools.Ints.Rent((4 * n) + (2 * _partitions));
+        _events = WirePools.Bytes.Rent(Math.Max(1, batch.Length));
+        _results = ResultPool.Rent(Math.Max(1, n));
         var counts = index.AsSpan((4 * n) + _partitions, _partitions);
         counts.Clear();
 
@@ -242,15 +245,15 @@ internal sealed class RoutedBatch
     {
         if (Interlocked.Exchange(ref _index, null) is { } index)
         {
-            ArrayPool<int>.Shared.Return(index);
+            WirePools.Ints.Return(index);
         }
         if (Interlocked.Exchange(ref _events, null) is { } events)
         {
-            ArrayPool<byte>.Shared.Return(events);
+            WirePools.Bytes.Return(events);
         }
         if (Interlocked.Exchange(ref _results, null) is { } results)
         {
-            ArrayPool<EventResult>.Shared.Return(results, clearArray: true);
+            ResultPool.Return(results, clearArray: true);
         }
     }
 }

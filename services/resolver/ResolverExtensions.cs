@@ -37,8 +37,26 @@ public static class ResolverExtensions
         app.MapGrpcService<ScoreFeedService>();
         app.MapGrpcService<AdminService>();
         var partitions = app.Services.GetRequiredService<PartitionSet>();
+        ReserveThreadsForAppends(partitions.Count);
         Log.Owning(app.Logger, partitions.Ordinal, partitions.Map.InstanceCount, partitions.Count, partitions.Total, Owned(partitions));
         return app;
+    }
+
+    /// <summary>
+    /// A partition's turn ends with a synchronous write and fsync to its log (embedded store), which holds a
+    /// thread-pool thread for the fsync's duration. With fewer workers than partitions, turns queue behind
+    /// blocked threads until the pool's starvation detection adds workers, half a second apart: that was the
+    /// mesh's latency tail (`./veltrix bench`, BENCHMARKS.md). One worker per owned partition, plus one per
+    /// core for everything else, keeps every loop runnable.
+    /// </summary>
+    private static void ReserveThreadsForAppends(int ownedPartitions)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        var wanted = ownedPartitions + Environment.ProcessorCount;
+        if (workers < wanted)
+        {
+            ThreadPool.SetMinThreads(wanted, io);
+        }
     }
 
     private static string Owned(PartitionSet partitions)

@@ -36,7 +36,7 @@ public sealed class SerializedBatch : IDisposable
     public static SerializedBatch Copy(in ReadOnlySequence<byte> payload)
     {
         var length = checked((int)payload.Length);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var buffer = WirePools.Bytes.Rent(Math.Max(length, 1));
         payload.CopyTo(buffer);
         return new SerializedBatch(buffer, length, pooled: true);
     }
@@ -62,7 +62,7 @@ public sealed class SerializedBatch : IDisposable
         var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null && _pooled)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            WirePools.Bytes.Return(buffer);
         }
     }
 }

@@ -37,19 +37,35 @@ public ref struct WireReader(ReadOnlySpan<byte> data)
         return tag;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong ReadVarint64()
     {
+        // Tags, lengths and small numbers take one byte: the common case stays inline.
+        var position = _position;
+        if ((uint)position < (uint)_data.Length && _data[position] < 0x80)
+        {
+            _position = position + 1;
+            return _data[position];
+        }
+        return ReadVarint64Slow();
+    }
+
+    private ulong ReadVarint64Slow()
+    {
+        var data = _data;
+        var position = _position;
         ulong value = 0;
         for (var shift = 0; shift < 70; shift += 7)
         {
-            if (_position >= _data.Length)
+            if ((uint)position >= (uint)data.Length)
             {
                 throw Malformed("a varint runs past the end");
             }
-            var b = _data[_position++];
+            var b = data[position++];
             value |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80)
             {
+                _position = position;
                 return value;
             }
         }
