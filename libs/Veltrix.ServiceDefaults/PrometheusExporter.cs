@@ -17,11 +17,13 @@ namespace Veltrix.ServiceDefaults;
 public sealed class PrometheusExporter : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
+    private readonly ConcurrentDictionary<SeriesKey, Series> _series = new(SeriesKeyComparer.Instance);
+    private readonly ConcurrentDictionary<SeriesKey, Series>.AlternateLookup<TagProbe> _seriesByTags;
     private readonly Lock _scrape = new();
 
     public PrometheusExporter(IMeterFactory meters)
     {
+        _seriesByTags = _series.GetAlternateLookup<TagProbe>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument.Meter.Scope, meters) || instrument.Meter.Name == "System.Runtime")
@@ -49,10 +51,15 @@ public sealed class PrometheusExporter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
+    // Every request records tagged measurements (the hosting and gRPC meters): a tag set seen before finds its
+    // series by the tags themselves, so recording allocates nothing; labels are formatted once per new tag set.
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var key = new SeriesKey(instrument, tags.IsEmpty ? "" : FormatLabels(tags));
-        var series = _series.GetOrAdd(key, static k => new Series(k.Instrument));
+        if (!_seriesByTags.TryGetValue(new TagProbe(instrument, tags), out var series))
+        {
+            var key = new SeriesKey(instrument, tags.ToArray(), tags.IsEmpty ? "" : FormatLabels(tags));
+            series = _series.GetOrAdd(key, static k => new Series(k.Instrument));
+        }
         series.Add(value);
     }
 
@@ -181,7 +188,60 @@ public sealed class PrometheusExporter : IDisposable
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private readonly record struct SeriesKey(Instrument Instrument, string Labels);
+    private sealed record SeriesKey(Instrument Instrument, KeyValuePair<string, object?>[] Tags, string Labels);
+
+    /// <summary>An instrument and the tags of one measurement, to look a series up without building its key.</summary>
+    private readonly ref struct TagProbe(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        public Instrument Instrument { get; } = instrument;
+        public ReadOnlySpan<KeyValuePair<string, object?>> Tags { get; } = tags;
+    }
+
+    /// <summary>Series keys are equal when their instrument is the same and their tags are equal, in order.</summary>
+    private sealed class SeriesKeyComparer : IEqualityComparer<SeriesKey>, IAlternateEqualityComparer<TagProbe, SeriesKey>
+    {
+        public static readonly SeriesKeyComparer Instance = new();
+
+        public bool Equals(SeriesKey? x, SeriesKey? y) =>
+            ReferenceEquals(x, y) || (x is not null && y is not null && Same(x.Instrument, x.Tags, y));
+
+        public int GetHashCode(SeriesKey obj) => Hash(obj.Instrument, obj.Tags);
+
+        public bool Equals(TagProbe alternate, SeriesKey other) => Same(alternate.Instrument, alternate.Tags, other);
+
+        public int GetHashCode(TagProbe alternate) => Hash(alternate.Instrument, alternate.Tags);
+
+        public SeriesKey Create(TagProbe alternate) =>
+            new(alternate.Instrument, alternate.Tags.ToArray(), alternate.Tags.IsEmpty ? "" : FormatLabels(alternate.Tags));
+
+        private static bool Same(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags, SeriesKey key)
+        {
+            if (!ReferenceEquals(instrument, key.Instrument) || tags.Length != key.Tags.Length)
+            {
+                return false;
+            }
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(tags[i].Key, key.Tags[i].Key, StringComparison.Ordinal) || !Equals(tags[i].Value, key.Tags[i].Value))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static int Hash(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            hash.Add(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(instrument));
+            foreach (var tag in tags)
+            {
+                hash.Add(tag.Key, StringComparer.Ordinal);
+                hash.Add(tag.Value);
+            }
+            return hash.ToHashCode();
+        }
+    }
 
     private sealed class Series(Instrument instrument)
     {
