@@ -225,7 +225,14 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     /// Takes no lock: the end is read first, then the segment list, which a roll publishes before any entry goes
     /// into the new segment, so the list covers every position before the end.
     /// </remarks>
-    public IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, CancellationToken cancellationToken)
+    public IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, CancellationToken cancellationToken) =>
+        ReadAsync(fromPosition, transient: false, cancellationToken);
+
+    /// <remarks>Every entry is read into one buffer per read, reused chunk after chunk: a replay of millions of entries allocates one.</remarks>
+    public IAsyncEnumerable<LogEntry> ReadTransientAsync(long fromPosition, CancellationToken cancellationToken) =>
+        ReadAsync(fromPosition, transient: true, cancellationToken);
+
+    private IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, bool transient, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_closed && _fencedBy < 0, this);
         var end = Volatile.Read(ref _nextPosition);
@@ -236,7 +243,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
                 $"partition {Partition} holds positions {segments[0].FirstPosition} to {end - 1}");
         }
 
-        return Read(segments, fromPosition, end, cancellationToken);
+        return Read(segments, fromPosition, end, transient, cancellationToken);
     }
 
     public ValueTask WriteSnapshotAsync(long position, ReadOnlyMemory<byte> state, CancellationToken cancellationToken)
@@ -604,8 +611,9 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     }
 
     private async IAsyncEnumerable<LogEntry> Read(
-        EmbeddedSegment[] segments, long from, long end, [EnumeratorCancellation] CancellationToken cancellationToken)
+        EmbeddedSegment[] segments, long from, long end, bool transient, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var shared = transient ? new ReadChunk.Buffer() : null;
         var s = segments.Length - 1;
         while (s > 0 && segments[s].FirstPosition > from)
         {
@@ -618,7 +626,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             var limit = s + 1 < segments.Length ? Math.Min(end, segments[s + 1].FirstPosition) : end;
             var (current, offset) = segment.Seek(position);
             using var handle = OpenForRead(segment, position);
-            var chunk = new ReadChunk(handle);
+            var chunk = new ReadChunk(handle, shared);
             for (; current < limit; current++)
             {
                 if (!await chunk.LoadAsync(offset, EmbeddedRecordHeader.Size, cancellationToken))
@@ -701,11 +709,12 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
     /// <summary>
     /// File bytes loaded for the read path. Entries are handed out as slices of the chunk, so a chunk that has
-    /// handed anything out is never refilled: the next load takes a fresh array.
+    /// handed anything out is never refilled: the next load takes a fresh array. A transient read's chunks share
+    /// one <see cref="Buffer"/> and refill it, since its caller is done with an entry before it loads the next.
     /// </summary>
-    private sealed class ReadChunk(SafeFileHandle handle)
+    private sealed class ReadChunk(SafeFileHandle handle, ReadChunk.Buffer? shared)
     {
-        private byte[] _bytes = [];
+        private byte[] _bytes = shared?.Bytes ?? [];
         private long _start;
         private int _count;
         private bool _handedOut;
@@ -718,10 +727,14 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             }
 
             var size = Math.Max(ReadChunkBytes, length);
-            if (_handedOut || _bytes.Length < size)
+            if ((_handedOut && shared is null) || _bytes.Length < size)
             {
                 _bytes = new byte[size];
                 _handedOut = false;
+                if (shared is not null)
+                {
+                    shared.Bytes = _bytes;
+                }
             }
 
             var read = 0;
@@ -746,6 +759,12 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
         {
             _handedOut = true;
             return _bytes.AsMemory((int)(offset - _start), length);
+        }
+
+        /// <summary>The array a transient read's chunks share, grown when an entry does not fit.</summary>
+        public sealed class Buffer
+        {
+            public byte[] Bytes { get; set; } = [];
         }
     }
 }

@@ -74,6 +74,14 @@ public interface IPartitionLog : IAsyncDisposable
     IAsyncEnumerable<LogEntry> ReadAsync(long fromPosition, CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="ReadAsync"/> for a caller that is done with each entry before it asks for the next (a replay):
+    /// an entry's <see cref="LogEntry.Data"/> is valid only until the enumeration moves on, so a store may read
+    /// every entry into the same buffer. Same entries, same order, same errors.
+    /// </summary>
+    IAsyncEnumerable<LogEntry> ReadTransientAsync(long fromPosition, CancellationToken cancellationToken) =>
+        ReadAsync(fromPosition, cancellationToken);
+
+    /// <summary>
     /// Stores the state that results from applying every entry before <paramref name="position"/>, replacing a
     /// snapshot already held at that position, then applies the retention rule (see the type's remarks), which
     /// may drop an older interior snapshot. A snapshot is complete or absent, never partial.

@@ -26,7 +26,7 @@ internal static class PartitionReplay
         }
         long replayed = 0;
         var position = from;
-        await foreach (var entry in log.ReadAsync(from, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in log.ReadTransientAsync(from, cancellationToken).ConfigureAwait(false))
         {
             Apply(state, entry.Data.Span);
             replayed++;

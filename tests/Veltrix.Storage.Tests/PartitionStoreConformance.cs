@@ -127,6 +127,31 @@ public abstract class PartitionStoreConformance
     }
 
     [Fact]
+    public async Task ReadTransient_EntriesSmallerAndLargerThanAChunk_SameEntriesAsReadWhenEachIsUsedAtOnce()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var log = await store.OpenAsync(0, 1, Ct);
+        // Sizes around the read chunks and past them, so entries straddle chunk ends and one outgrows the buffer.
+        int[] sizes = [10, 70_000, 3, 65_536, 200_000, 1, 40_000, 40_000, 0, 128_000, 7];
+        var position = 1L;
+        foreach (var size in sizes)
+        {
+            await log.AppendAsync([Payload(position, size), Payload(position + 1, size / 2)], Ct);
+            position += 2;
+        }
+
+        var kept = await ReadAllAsync(log, 3);
+        var transient = new List<(long Position, byte[] Data)>();
+        await foreach (var entry in log.ReadTransientAsync(3, Ct))
+        {
+            transient.Add((entry.Position, entry.Data.ToArray()));
+        }
+
+        Assert.Equal(kept.Select(e => (e.Position, e.Data.ToArray())), transient, (a, b) => a.Item1 == b.Item1 && a.Item2.AsSpan().SequenceEqual(b.Item2));
+        Assert.Equal(position - 3, transient.Count);
+    }
+
+    [Fact]
     public async Task Read_FromMiddle_StartsAtThatPosition()
     {
         await using var store = await CreateStoreAsync();

@@ -23,7 +23,7 @@ public static class RollbackPlanner
         for (var round = 0; round < CatchUpRounds; round++)
         {
             var applied = 0;
-            await foreach (var entry in start.Log.ReadAsync(rewrite.Position, cancellationToken).ConfigureAwait(false))
+            await foreach (var entry in start.Log.ReadTransientAsync(rewrite.Position, cancellationToken).ConfigureAwait(false))
             {
                 rewrite.Apply(entry.Position, entry.Data.Span);
                 applied++;

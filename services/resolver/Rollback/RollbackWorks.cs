@@ -34,7 +34,7 @@ public sealed class RollbackCommitWork(
         {
             throw new PartitionUnavailableException(state.Id, "the partition was rebuilt while the rollback was planned; try again");
         }
-        await foreach (var entry in log.ReadAsync(rewrite.Position, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in log.ReadTransientAsync(rewrite.Position, cancellationToken).ConfigureAwait(false))
         {
             rewrite.Apply(entry.Position, entry.Data.Span);
         }
