@@ -10,7 +10,23 @@ namespace Veltrix.Resolver;
 /// states give equal bytes.</summary>
 public static class PartitionImages
 {
-    public static byte[] Capture(PartitionState state, long position)
+    public static byte[] Capture(PartitionState state, long position) => Image(state, position).ToByteArray();
+
+    /// <summary>
+    /// The snapshot bytes in a buffer rented from the shared pool (the caller returns it): images of busy
+    /// partitions are megabytes, and a fresh array each time went to the large-object heap and brought on
+    /// gen2 collections.
+    /// </summary>
+    public static (byte[] Buffer, int Length) CapturePooled(PartitionState state, long position)
+    {
+        var image = Image(state, position);
+        var length = image.CalculateSize();
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        image.WriteTo(buffer.AsSpan(0, length));
+        return (buffer, length);
+    }
+
+    private static PartitionImage Image(PartitionState state, long position)
     {
         var image = new PartitionImage
         {
@@ -26,7 +42,7 @@ public static class PartitionImages
         {
             image.Worlds.Add(CaptureWorld(world));
         }
-        return image.ToByteArray();
+        return image;
     }
 
     /// <summary>One world's whole state, players and treasures ordered by id.</summary>

@@ -43,7 +43,15 @@ internal sealed class SnapshotCompactor(
                 return;
             }
             state.ForgetRollbacksBefore(log.FirstPosition);
-            await log.WriteSnapshotAsync(position, PartitionImages.Capture(state, position), stopping).ConfigureAwait(false);
+            var (image, length) = PartitionImages.CapturePooled(state, position);
+            try
+            {
+                await log.WriteSnapshotAsync(position, image.AsMemory(0, length), stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(image);
+            }
             _stamps[position] = state.MaxStampMs;
             Log.SnapshotWritten(logger, partition, position, replayed, Environment.TickCount64 - started);
             await TrimPastHorizonAsync(log, stopping).ConfigureAwait(false);
