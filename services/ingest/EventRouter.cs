@@ -13,7 +13,7 @@ namespace Veltrix.Ingest;
 /// owns the partition (<see cref="PartitionMap"/>). Results come back in the batch's order, and only once
 /// every part was answered: a failure anywhere fails the whole batch, never acks part of it.
 /// </summary>
-public sealed class EventRouter
+public sealed class EventRouter : IDisposable
 {
     private readonly PartitionLane[] _lanes;
     private readonly TimeProvider _time;
@@ -35,7 +35,7 @@ public sealed class EventRouter
         _lanes = new PartitionLane[map.Partitions];
         for (var p = 0; p < _lanes.Length; p++)
         {
-            _lanes[p] = new PartitionLane(p, owners[map.OwnerOf(p)], options.Value, callTimeout, time, logger);
+            _lanes[p] = new PartitionLane(p, owners[map.OwnerOf(p)], options.Value, callTimeout, logger);
         }
         _time = time;
         _maxEventsPerBatch = options.Value.MaxEventsPerBatch;
@@ -105,6 +105,14 @@ public sealed class EventRouter
             {
                 batch.Release();
             }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var lane in _lanes)
+        {
+            lane.Dispose();
         }
     }
 

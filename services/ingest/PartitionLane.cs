@@ -14,7 +14,7 @@ namespace Veltrix.Ingest;
 /// merging is the group commit: the busier the partition, the more events share a call and a log append.
 /// The call is written as bytes straight from the batches' canonical events into one reused buffer.
 /// </summary>
-internal sealed class PartitionLane
+internal sealed class PartitionLane : IDisposable
 {
     private const byte PartitionTag = (1 << 3) | WireReader.Varint;
     private const byte EventTag = (4 << 3) | WireReader.LengthDelimited;
@@ -25,20 +25,20 @@ internal sealed class PartitionLane
     private readonly int _partition;
     private readonly int _maxEventsPerCall;
     private readonly TimeSpan _callTimeout;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly List<RoutedBatch> _call = [];
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private RoutedBatch? _next;
+    private AsyncDuplexStreamingCall<SerializedBatch, ApplyReply>? _stream;
+    private CancellationTokenSource _deadline = new();
 
-    public PartitionLane(int partition, CallInvoker writer, IngestOptions options, TimeSpan callTimeout, TimeProvider time, ILogger logger)
+    public PartitionLane(int partition, CallInvoker writer, IngestOptions options, TimeSpan callTimeout, ILogger logger)
     {
         _logger = logger;
         _partition = partition;
         _writer = writer;
         _maxEventsPerCall = options.MaxEventsPerCall;
         _callTimeout = callTimeout;
-        _time = time;
         _queue = Channel.CreateBounded<RoutedBatch>(new BoundedChannelOptions(options.LaneCapacity)
         {
             SingleReader = true,
@@ -86,9 +86,7 @@ internal sealed class PartitionLane
             try
             {
                 var length = WriteCall();
-                var call = _writer.AsyncUnaryCall(PartitionWriterWire.Apply, null,
-                    new CallOptions(deadline: _time.GetUtcNow().UtcDateTime + _callTimeout), SerializedBatch.Borrow(_buffer, length));
-                var reply = await call.ResponseAsync.ConfigureAwait(false);
+                var reply = await ApplyAsync(SerializedBatch.Borrow(_buffer, length)).ConfigureAwait(false);
                 if (reply.Count != events)
                 {
                     throw new RpcException(new Status(StatusCode.Internal, "resolver answered a different number of results"));
@@ -113,6 +111,8 @@ internal sealed class PartitionLane
             }
             catch (Exception ex)
             {
+                // Whether the resolver applied it is unknown: the stream goes, and the next call opens another.
+                CloseStream();
                 Log.ApplyFailed(_logger, _partition, events, ex);
                 foreach (var batch in _call)
                 {
@@ -122,6 +122,49 @@ internal sealed class PartitionLane
             }
             _call.Clear();
         }
+    }
+
+    /// <summary>Stops taking batches and closes the lane's stream; at shutdown.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        CloseStream();
+        _deadline.Dispose();
+    }
+
+    /// <summary>
+    /// Sends one batch on the lane's stream to the partition's owner (opening it when there is none) and waits
+    /// for its reply, up to the call timeout. One batch is in flight at a time, so replies pair with batches.
+    /// </summary>
+    private async Task<ApplyReply> ApplyAsync(SerializedBatch batch)
+    {
+        if (!_deadline.TryReset())
+        {
+            _deadline.Dispose();
+            _deadline = new CancellationTokenSource();
+        }
+        _deadline.CancelAfter(_callTimeout);
+        var stream = _stream ??= _writer.AsyncDuplexStreamingCall(PartitionWriterWire.ApplyStream, null, default);
+        try
+        {
+            await stream.RequestStream.WriteAsync(batch, _deadline.Token).ConfigureAwait(false);
+            if (!await stream.ResponseStream.MoveNext(_deadline.Token).ConfigureAwait(false))
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "resolver ended the stream without answering"));
+            }
+            return stream.ResponseStream.Current;
+        }
+        catch (OperationCanceledException) when (_deadline.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"resolver did not answer within {_callTimeout.TotalMilliseconds:N0} ms"));
+        }
+    }
+
+    private void CloseStream()
+    {
+        var stream = _stream;
+        _stream = null;
+        stream?.Dispose();
     }
 
     /// <summary>Writes the call's <c>ApplyBatch</c> into the lane's buffer: the partition, every event, then their stamps packed.</summary>

@@ -9,7 +9,7 @@ using Veltrix.Testing;
 namespace Veltrix.Ingest.Tests;
 
 /// <summary>
-/// A real gRPC server on loopback answering PartitionWriter.Apply in the resolver's place: it records
+/// A real gRPC server on loopback answering PartitionWriter (Apply and ApplyStream) in the resolver's place: it records
 /// what ingest sent and accepts everything, or fails with a chosen status. The subject here is ingest's
 /// routing; the real resolver is exercised by the end-to-end tests.
 /// </summary>
@@ -62,6 +62,15 @@ public sealed class StandInResolver : IAsyncDisposable
 
     private sealed class Writer(StandInResolver standIn) : PartitionWriter.PartitionWriterBase
     {
+        public override async Task ApplyStream(IAsyncStreamReader<ApplyBatch> requestStream, IServerStreamWriter<ApplyReply> responseStream, ServerCallContext context)
+        {
+            // As the resolver does: each batch answered in order; the first failure ends the stream.
+            await foreach (var batch in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(await Apply(batch, context));
+            }
+        }
+
         public override async Task<ApplyReply> Apply(ApplyBatch request, ServerCallContext context)
         {
             Interlocked.Increment(ref standIn._calls);

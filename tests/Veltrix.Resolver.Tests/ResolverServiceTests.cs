@@ -78,6 +78,52 @@ public sealed class ResolverServiceTests(ResolverFixture resolver) : IClassFixtu
     }
 
     [Fact]
+    public async Task ApplyStream_BatchesInOrder_OneReplyEachInOrderAndApplied()
+    {
+        var world = NewWorld();
+        using var call = resolver.Writer.ApplyStream(deadline: DateTime.UtcNow.AddSeconds(20));
+
+        await call.RequestStream.WriteAsync(Batch(world, Join(world, "ann", 1).Stamp()));
+        Assert.True(await call.ResponseStream.MoveNext());
+        var first = call.ResponseStream.Current;
+        await call.RequestStream.WriteAsync(Batch(world, Teleport(world, "ann", 2, 20, 30).Stamp(), Join(world, "ann", 1).Stamp()));
+        Assert.True(await call.ResponseStream.MoveNext());
+        var second = call.ResponseStream.Current;
+        await call.RequestStream.CompleteAsync();
+
+        Assert.Equal([Outcome.Accepted], first.Results.Select(r => r.Outcome));
+        Assert.Equal([Outcome.Accepted, Outcome.Duplicate], second.Results.Select(r => r.Outcome));
+        Assert.False(await call.ResponseStream.MoveNext());
+        var ann = await resolver.Reads.GetPlayerAsync(new GetPlayerRequest { WorldId = world, PlayerId = "ann" });
+        Assert.Equal((20, 30, 2UL), (ann.X, ann.Y, ann.LastSeq));
+    }
+
+    [Fact]
+    public async Task ApplyStream_BatchRefused_StreamEndsWithItsErrorAndLaterBatchesNeverApplied()
+    {
+        var world = NewWorld();
+        var misrouted = Batch(world, Join(world, "x", 1).Stamp());
+        misrouted.Partition = (misrouted.Partition + 1) % ResolverFixture.Partitions;
+        using var call = resolver.Writer.ApplyStream(deadline: DateTime.UtcNow.AddSeconds(20));
+
+        await call.RequestStream.WriteAsync(misrouted);
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+        try
+        {
+            await call.RequestStream.WriteAsync(Batch(world, Join(world, "late", 1).Stamp()));
+        }
+        catch (RpcException)
+        {
+            // The stream is over; writing to it may fail too.
+        }
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        var late = await Assert.ThrowsAsync<RpcException>(() =>
+            resolver.Reads.GetPlayerAsync(new GetPlayerRequest { WorldId = world, PlayerId = "late" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, late.StatusCode);
+    }
+
+    [Fact]
     public async Task Apply_WorldOfAnotherPartition_FailedPrecondition()
     {
         var world = NewWorld();

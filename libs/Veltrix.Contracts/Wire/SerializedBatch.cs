@@ -87,6 +87,9 @@ public static class PartitionWriterWire
 
     public static readonly Method<SerializedBatch, ApplyReply> Apply = new(
         MethodType.Unary, PartitionWriter.Descriptor.FullName, "Apply", BatchMarshaller, ReplyMarshaller);
+
+    public static readonly Method<SerializedBatch, ApplyReply> ApplyStream = new(
+        MethodType.DuplexStreaming, PartitionWriter.Descriptor.FullName, "ApplyStream", BatchMarshaller, ReplyMarshaller);
 }
 
 /// <summary>Marshallers for generated messages, for methods bound by hand beside ones with custom marshallers.</summary>

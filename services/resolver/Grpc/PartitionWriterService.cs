@@ -35,6 +35,22 @@ public sealed class PartitionWriterService(PartitionSet partitions)
         return await partition.RunAsync(new ApplyWork(batch), context.CancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Batches one after another on one stream, each answered once its turn is durable. The first that fails
+    /// ends the stream with its error; the ones after it are never applied.
+    /// </summary>
+    public async Task ApplyStream(IAsyncStreamReader<SerializedBatch> batches, IServerStreamWriter<ApplyReply> replies, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(replies);
+        ArgumentNullException.ThrowIfNull(context);
+        while (await batches.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        {
+            var reply = await Apply(batches.Current, context).ConfigureAwait(false);
+            await replies.WriteAsync(reply, context.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The partition the batch is for, after checking it is well-formed and belongs there.</summary>
     private Partition Check(ReadOnlySpan<byte> batch)
     {
@@ -102,9 +118,12 @@ public sealed class PartitionWriterService(PartitionSet partitions)
     }
 }
 
-/// <summary>Binds <see cref="PartitionWriterService.Apply"/> to <c>PartitionWriter/Apply</c> with the bytes-in marshaller.</summary>
+/// <summary>Binds <c>PartitionWriter/Apply</c> and <c>PartitionWriter/ApplyStream</c> with the bytes-in marshaller.</summary>
 internal sealed class PartitionWriterMethods : IServiceMethodProvider<PartitionWriterService>
 {
-    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<PartitionWriterService> context) =>
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<PartitionWriterService> context)
+    {
         context.AddUnaryMethod(PartitionWriterWire.Apply, [], static (service, batch, call) => service.Apply(batch, call));
+        context.AddDuplexStreamingMethod(PartitionWriterWire.ApplyStream, [], static (service, batches, replies, call) => service.ApplyStream(batches, replies, call));
+    }
 }
