@@ -11,9 +11,9 @@ namespace Veltrix.Resolver;
 /// </summary>
 internal sealed class LoggedEntry
 {
-    private const uint BatchTag = (1 << 3) | WireReader.LengthDelimited;
-    private const uint FlagsTag = (2 << 3) | WireReader.LengthDelimited;
-    private const uint RollbackTag = (3 << 3) | WireReader.LengthDelimited;
+    private const uint BatchTag = LogRecordTags.Batch;
+    private const uint FlagsTag = LogRecordTags.Flags;
+    private const uint RollbackTag = LogRecordTags.Rollback;
 
     private readonly List<Range> _batches = [];
 

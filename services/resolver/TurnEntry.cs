@@ -11,9 +11,9 @@ namespace Veltrix.Resolver;
 /// </summary>
 internal sealed class TurnEntry
 {
-    private const byte BatchTag = (1 << 3) | WireReader.LengthDelimited;
-    private const byte FlagsTag = (2 << 3) | WireReader.LengthDelimited;
-    private const byte RollbackTag = (3 << 3) | WireReader.LengthDelimited;
+    private const byte BatchTag = LogRecordTags.Batch;
+    private const byte FlagsTag = LogRecordTags.Flags;
+    private const byte RollbackTag = LogRecordTags.Rollback;
 
     private readonly List<ReadOnlyMemory<byte>> _batches = [];
 
@@ -101,4 +101,12 @@ internal sealed class TurnEntry
         message.WriteTo(destination.Slice(at, length));
         return at + length;
     }
+}
+
+/// <summary>The tags of <c>LogRecord</c>'s fields, all length-delimited, for the code that writes and reads entries in place.</summary>
+internal static class LogRecordTags
+{
+    public const byte Batch = (1 << 3) | WireReader.LengthDelimited;
+    public const byte Flags = (2 << 3) | WireReader.LengthDelimited;
+    public const byte Rollback = (3 << 3) | WireReader.LengthDelimited;
 }
