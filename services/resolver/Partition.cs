@@ -52,7 +52,8 @@ public sealed class Partition : IDisposable
         IPartitionStore store,
         Func<FlagSet> flags,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        SemaphoreSlim? snapshotGate = null)
     {
         _time = time;
         Id = id;
@@ -63,7 +64,7 @@ public sealed class Partition : IDisposable
         _logger = logger;
         State = new PartitionState(id, options);
         _snapshots = new SnapshotCompactor(id, options, storage, time, logger,
-            (before, cancellationToken) => RunAsync(new TrimWork(before), cancellationToken));
+            (before, cancellationToken) => RunAsync(new TrimWork(before), cancellationToken), snapshotGate);
         _queue = Channel.CreateBounded<PartitionWork>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,

@@ -19,6 +19,9 @@ public sealed class PartitionSet : IHostedService, IDisposable
     private readonly Partition?[] _byId;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Meter _meter;
+
+    // The partitions' background snapshots take turns: each replay holds a second copy of its partition's state.
+    private readonly SemaphoreSlim _snapshotGate = new(1, 1);
     private int _disposed;
 
     public PartitionSet(
@@ -40,7 +43,7 @@ public sealed class PartitionSet : IHostedService, IDisposable
         for (var i = 0; i < _owned.Length; i++)
         {
             var id = owned[i];
-            _owned[i] = _byId[id] = new Partition(id, options.Value, storage.Value, store, () => flags.Current, time, logger);
+            _owned[i] = _byId[id] = new Partition(id, options.Value, storage.Value, store, () => flags.Current, time, logger, _snapshotGate);
         }
         FeedSubscriberCapacity = options.Value.FeedSubscriberCapacity;
 

@@ -7,11 +7,13 @@ namespace Veltrix.Resolver;
 /// Takes a partition's snapshots in the background, so the loop never stops for one: rebuilds the state
 /// from the newest snapshot plus the log after it (the same replay recovery does), writes that as the next
 /// snapshot, then trims the log past the rollback horizon. The replay needs no lock on the live state;
-/// it costs the background thread a replay of the events since the last snapshot.
+/// it costs the background thread a replay of the events since the last snapshot. The replay builds a
+/// second copy of the partition's state, so the partitions of one resolver take turns (<c>gate</c>): at
+/// most one extra partition's state is in memory, and at most one replay competes with the loops for CPU.
 /// </summary>
 internal sealed class SnapshotCompactor(
     int partition, ResolverOptions options, StorageOptions storage, TimeProvider time, ILogger logger,
-    Func<long, CancellationToken, Task> trimOnLoop)
+    Func<long, CancellationToken, Task> trimOnLoop, SemaphoreSlim? gate = null)
 {
     // Latest stamps of the snapshots seen so far, so the horizon check reads each snapshot once.
     private readonly Dictionary<long, long?> _stamps = [];
@@ -32,6 +34,29 @@ internal sealed class SnapshotCompactor(
     public Task WaitAsync() => _running;
 
     private async Task CompactAsync(IPartitionLog log, CancellationToken stopping)
+    {
+        if (gate is not null)
+        {
+            try
+            {
+                await gate.WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        try
+        {
+            await CompactNowAsync(log, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate?.Release();
+        }
+    }
+
+    private async Task CompactNowAsync(IPartitionLog log, CancellationToken stopping)
     {
         try
         {
