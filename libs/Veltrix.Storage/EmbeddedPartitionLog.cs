@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -28,6 +27,7 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
     // tests/Veltrix.Storage.Tests/measure/embedded-append-throughput.cs) is one write; the fsync after it
     // costs far more than the copy.
     private const int StagingBytes = 1 << 20;
+    private byte[] _staging = [];
 
     // Chunks the read path loads and hands out slices of; under the 85 KB large-object threshold, so a
     // replay does not feed the gen2 heap.
@@ -409,44 +409,44 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
 
     private void Write(IReadOnlyList<ReadOnlyMemory<byte>> entries, long total, long position, long fileOffset)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(total, StagingBytes));
-        try
+        // The log's own staging buffer, kept between appends (one writer at a time): renting it from the shared
+        // pool brought a new large array on every thread the pool had not served this size before.
+        var needed = (int)Math.Min(total, StagingBytes);
+        if (_staging.Length < needed)
         {
-            var fill = 0;
-            var count = entries.Count;
-            for (var i = 0; i < count; i++)
+            _staging = new byte[Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)needed), StagingBytes)];
+        }
+        var buffer = _staging;
+        var fill = 0;
+        var count = entries.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var payload = entries[i].Span;
+            if (buffer.Length - fill < EmbeddedRecordHeader.Size)
             {
-                var payload = entries[i].Span;
-                if (buffer.Length - fill < EmbeddedRecordHeader.Size)
-                {
-                    RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
-                    (fileOffset, fill) = (fileOffset + fill, 0);
-                }
-
-                EmbeddedRecordHeader.Write(buffer.AsSpan(fill, EmbeddedRecordHeader.Size), payload, position + i, i, count, _crc);
-                fill += EmbeddedRecordHeader.Size;
-                if (payload.Length > buffer.Length - fill)
-                {
-                    RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
-                    (fileOffset, fill) = (fileOffset + fill, 0);
-                    if (payload.Length > buffer.Length)
-                    {
-                        RandomAccess.Write(_active, payload, fileOffset);
-                        fileOffset += payload.Length;
-                        continue;
-                    }
-                }
-
-                payload.CopyTo(buffer.AsSpan(fill));
-                fill += payload.Length;
+                RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
+                (fileOffset, fill) = (fileOffset + fill, 0);
             }
 
-            RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
+            EmbeddedRecordHeader.Write(buffer.AsSpan(fill, EmbeddedRecordHeader.Size), payload, position + i, i, count, _crc);
+            fill += EmbeddedRecordHeader.Size;
+            if (payload.Length > buffer.Length - fill)
+            {
+                RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
+                (fileOffset, fill) = (fileOffset + fill, 0);
+                if (payload.Length > buffer.Length)
+                {
+                    RandomAccess.Write(_active, payload, fileOffset);
+                    fileOffset += payload.Length;
+                    continue;
+                }
+            }
+
+            payload.CopyTo(buffer.AsSpan(fill));
+            fill += payload.Length;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        RandomAccess.Write(_active, buffer.AsSpan(0, fill), fileOffset);
     }
 
     /// <summary>Starts a new segment at the next position; only between append calls, so a call never spans two.</summary>
@@ -729,7 +729,9 @@ internal sealed class EmbeddedPartitionLog : IPartitionLog
             var size = Math.Max(ReadChunkBytes, length);
             if ((_handedOut && shared is null) || _bytes.Length < size)
             {
-                _bytes = new byte[size];
+                // A transient read keeps its buffer: it grows by powers of two, so entries of slowly growing
+                // size do not each bring a new (large-object) array.
+                _bytes = new byte[shared is null ? size : (int)Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size), Array.MaxLength)];
                 _handedOut = false;
                 if (shared is not null)
                 {
