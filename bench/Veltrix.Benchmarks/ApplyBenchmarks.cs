@@ -3,7 +3,6 @@ using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.V1;
 using Google.Protobuf;
 using Veltrix.Contracts.Wire;
-using Veltrix.Domain;
 using Veltrix.Resolver;
 
 namespace Veltrix.Benchmarks;
@@ -101,8 +100,7 @@ public class ApplyBenchmarks
         for (var i = 0; i < _layout.Count; i++)
         {
             var e = WireEvent.Read(_layout.EventAt(batch, i));
-            var verdict = EventValidator.Validate(
-                EventValidator.IsValidId(e.PlayerId), EventValidator.IsValidId(e.WorldId), e.Seq, e.ClientTimeMs, e.Kind);
+            var verdict = e.Validate();
             ok += verdict.IsAccepted ? 1 : 0;
         }
         return ok;

@@ -57,8 +57,7 @@ public sealed class PrometheusExporter : IDisposable
     {
         if (!_seriesByTags.TryGetValue(new TagProbe(instrument, tags), out var series))
         {
-            var key = new SeriesKey(instrument, tags.ToArray(), tags.IsEmpty ? "" : FormatLabels(tags));
-            series = _series.GetOrAdd(key, static k => new Series(k.Instrument));
+            series = _series.GetOrAdd(SeriesKeyComparer.Instance.Create(new TagProbe(instrument, tags)), static k => new Series(k.Instrument));
         }
         series.Add(value);
     }

@@ -142,9 +142,7 @@ internal sealed class RoutedBatch
                     continue;
                 }
                 var e = WireEvent.Read(reader.ReadLengthDelimited());
-                var playerValid = EventValidator.IsValidId(e.PlayerId);
-                var worldValid = EventValidator.IsValidId(e.WorldId);
-                var verdict = EventValidator.Validate(playerValid, worldValid, e.Seq, e.ClientTimeMs, e.Kind);
+                var verdict = e.Validate();
                 if (!verdict.IsAccepted)
                 {
                     _results[i] = verdict.ToResult();

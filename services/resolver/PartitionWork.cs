@@ -141,8 +141,7 @@ public sealed class ApplyWork(SerializedBatch batch) : PartitionWork<ApplyReply>
     private static Verdict ApplyOne(PartitionState state, ReadOnlySpan<byte> message, long stampMs)
     {
         var wire = WireEvent.Read(message);
-        var verdict = EventValidator.Validate(
-            EventValidator.IsValidId(wire.PlayerId), EventValidator.IsValidId(wire.WorldId), wire.Seq, wire.ClientTimeMs, wire.Kind);
+        var verdict = wire.Validate();
         if (!verdict.IsAccepted)
         {
             // Ingest validated already; checking again costs little and keeps a bad caller from reaching the rules.
@@ -156,8 +155,7 @@ public sealed class ApplyWork(SerializedBatch batch) : PartitionWork<ApplyReply>
             state.Rejected++;
             return Verdict.Rejected(Reasons.TooManyWorlds);
         }
-        var e = new GameEvent(world.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), world.Id,
-            wire.Seq, wire.ClientTimeMs, wire.Kind, wire.X, wire.Y);
+        var e = wire.ToGameEvent(world.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), world.Id);
         verdict = world.Apply(in e, stampMs, state.Flags, out var change);
         switch (verdict.Outcome)
         {

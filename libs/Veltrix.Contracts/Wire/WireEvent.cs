@@ -37,6 +37,13 @@ public readonly ref struct WireEvent
     public int X { get; }
     public int Y { get; }
 
+    /// <summary>The well-formedness checks of <see cref="EventValidator"/>, on the bytes as read.</summary>
+    public Verdict Validate() =>
+        EventValidator.Validate(EventValidator.IsValidId(PlayerId), EventValidator.IsValidId(WorldId), Seq, ClientTimeMs, Kind);
+
+    /// <summary>The domain's event, with the id strings the caller found (interned) for these bytes.</summary>
+    public GameEvent ToGameEvent(string playerId, string worldId) => new(playerId, worldId, Seq, ClientTimeMs, Kind, X, Y);
+
     /// <summary>Reads one serialized <c>Event</c>; throws <see cref="InvalidDataException"/> when it is not well-formed.</summary>
     public static WireEvent Read(ReadOnlySpan<byte> message)
     {

@@ -94,15 +94,12 @@ public sealed class WorldRewrite
         {
             return;
         }
-        var valid = EventValidator.Validate(
-            EventValidator.IsValidId(wire.PlayerId), worldIdValid: true, wire.Seq, wire.ClientTimeMs, wire.Kind);
-        if (!valid.IsAccepted)
+        if (!wire.Validate().IsAccepted)
         {
             return;
         }
         Span<char> chars = stackalloc char[EventValidator.MaxIdLength];
-        var e = new GameEvent(World.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), World.Id,
-            wire.Seq, wire.ClientTimeMs, wire.Kind, wire.X, wire.Y);
+        var e = wire.ToGameEvent(World.InternPlayerId(WireIds.ToChars(wire.PlayerId, chars)), World.Id);
         if (_window.Voids(position, e.PlayerId, stampMs))
         {
             Voided++;
