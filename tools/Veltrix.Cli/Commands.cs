@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Veltrix.Cli.Bench;
+using Veltrix.Cli.Bench.Leaderboard;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
 using Veltrix.Cli.Launch;
@@ -37,6 +38,16 @@ internal static class Commands
                               progress, then a table with the budget's verdicts and a JSON report in --out
                               (default artifacts/bench). --smoke: 10 s after 2 s of warm-up, and the exit
                               code says only whether every event sent was acked without error
+          bench-leaderboard [--players 1000000] [--worlds 1024] [--duration 20s] [--warmup 3s] [--subscribers 10000]
+                [--top 100] [--hz 10] [--watch-rate 100000] [--feed-batch 512] [--no-redis] [--jit] [--bin-dir DIR]
+                [--port N] [--out DIR]
+                              measure the leaderboard alone (AOT binary) against a stand-in score feed on the
+                              resolver's port: a snapshot of --players, then score changes flat out while Top
+                              and Around are timed, then --subscribers Watch streams of the global board with
+                              the feed at --watch-rate changes/s (0: flat out), timing each frame's delay; then
+                              redis-benchmark ZADD (pipelined) against a private in-memory redis-server as the
+                              baseline. Prints progress, a table with the budget's verdicts, and writes
+                              --out/leaderboard-<UTC time>.json (default artifacts/bench)
           count-trx DIR       count the results in DIR's *.trx files; prints "N passed, N failed"
           help                this text
         """;
@@ -61,6 +72,9 @@ internal static class Commands
                 "smoke" => await SmokeAsync(CommandLine.Parse(rest, "gateway", "token")),
                 "bench" => await BenchAsync(CommandLine.Parse(rest, ["redis", "smoke", "jit", "no-sink"],
                     "duration", "warmup", "streams", "batch", "inflight", "rate", "players", "worlds", "port", "bin-dir", "out", "token",
+                    "repo", "configuration"), args),
+                "bench-leaderboard" => await BenchLeaderboardAsync(CommandLine.Parse(rest, ["no-redis", "jit"],
+                    "players", "worlds", "duration", "warmup", "subscribers", "top", "hz", "watch-rate", "feed-batch", "port", "bin-dir", "out",
                     "repo", "configuration"), args),
                 "count-trx" => CountTrx(CommandLine.Parse(rest)),
                 "help" or "--help" or "-h" => Help(),
@@ -88,8 +102,7 @@ internal static class Commands
         var bots = line.Int("bots", 1_000, 0, 1_000_000);
         var worlds = line.Int("worlds", 4, 1, 10_000);
         var streams = line.Int("streams", 4, 1, 64);
-        var repo = line.Text("repo") ?? RepoLocator.Find(AppContext.BaseDirectory) ?? RepoLocator.Find(Environment.CurrentDirectory)
-            ?? throw new UsageException("cannot find the repository (no Veltrix.slnx above this program); pass --repo DIR");
+        var repo = Repo(line);
         var data = Path.GetFullPath(line.Text("data") ?? Path.Combine(repo, ".data"));
         var botSettings = new BotSettings { Bots = bots, Worlds = worlds, Streams = streams };
         var settings = new MeshSettings
@@ -207,8 +220,7 @@ internal static class Commands
     private static async Task<int> BenchAsync(CommandLine line, string[] args)
     {
         var smoke = line.Flag("smoke");
-        var repo = line.Text("repo") ?? RepoLocator.Find(AppContext.BaseDirectory) ?? RepoLocator.Find(Environment.CurrentDirectory)
-            ?? throw new UsageException("cannot find the repository (no Veltrix.slnx above this program); pass --repo DIR");
+        var repo = Repo(line);
         var streams = line.Int("streams", 8, 1, 256);
         var load = new LoadSettings
         {
@@ -219,16 +231,9 @@ internal static class Commands
             Players = line.Int("players", 16_384, streams, 10_000_000),
             Worlds = line.Int("worlds", 64, 1, 100_000),
         };
-        string? binDir = null;
-        if (!line.Flag("jit"))
+        if (!TryNativeDir(line, repo, ServiceCatalog.StartOrder, out var binDir))
         {
-            binDir = Path.GetFullPath(line.Text("bin-dir") ?? Path.Combine(repo, "artifacts", "aot"));
-            var missing = ServiceCatalog.StartOrder.Where(s => s.Aot).Select(s => Path.Combine(binDir, s.Assembly, s.Assembly)).Where(p => !File.Exists(p)).ToList();
-            if (missing.Count > 0)
-            {
-                Console.Error.WriteLine($"veltrix bench: no native binary at {string.Join(", ", missing)}; ./veltrix bench publishes them (or pass --jit)");
-                return 2;
-            }
+            return 2;
         }
         var options = new BenchOptions
         {
@@ -255,6 +260,66 @@ internal static class Commands
             return 130;
         }
         return report.Completed && report.AllAcked ? 0 : 1;
+    }
+
+    private static async Task<int> BenchLeaderboardAsync(CommandLine line, string[] args)
+    {
+        var repo = Repo(line);
+        if (!TryNativeDir(line, repo, [ServiceCatalog.Leaderboard], out var binDir))
+        {
+            return 2;
+        }
+        var players = line.Int("players", 1_000_000, 1, 9_999_999);
+        var options = new LeaderboardBenchOptions
+        {
+            Players = players,
+            Worlds = line.Int("worlds", Math.Min(1_024, players), 1, players),
+            Duration = Duration(line, "duration", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1)),
+            Warmup = Duration(line, "warmup", TimeSpan.FromSeconds(3), TimeSpan.Zero),
+            Subscribers = line.Int("subscribers", 10_000, 0, 100_000),
+            TopN = line.Int("top", 100, 1, 100),
+            MaxHz = line.Int("hz", 10, 1, 10),
+            WatchRate = line.Text("watch-rate") is { } rate ? (long)ParseRate(rate) : 100_000,
+            FeedBatch = line.Int("feed-batch", 512, 1, 16_384),
+            Redis = !line.Flag("no-redis"),
+            RepoRoot = repo,
+            BinDir = binDir,
+            Configuration = line.Text("configuration") ?? OwnConfiguration(),
+            BasePort = line.Text("port") is null ? null : line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.Span),
+            OutputDir = Path.GetFullPath(line.Text("out") ?? Path.Combine(repo, "artifacts", "bench")),
+            Command = "./veltrix bench leaderboard" + (args.Length > 1 ? " " + string.Join(' ', args[1..]) : ""),
+        };
+        using var signals = new StopSignals();
+        using var bench = new LeaderboardBench(options, Console.Out);
+        var report = await bench.RunAsync(signals.Source.Token);
+        if (signals.Source.IsCancellationRequested)
+        {
+            return 130;
+        }
+        return report.Completed ? 0 : 1;
+    }
+
+    private static string Repo(CommandLine line) =>
+        line.Text("repo") ?? RepoLocator.Find(AppContext.BaseDirectory) ?? RepoLocator.Find(Environment.CurrentDirectory)
+            ?? throw new UsageException("cannot find the repository (no Veltrix.slnx above this program); pass --repo DIR");
+
+    /// <summary>Where the native binaries of <paramref name="services"/> are: null with --jit; false (and said) when one is missing.</summary>
+    private static bool TryNativeDir(CommandLine line, string repo, IEnumerable<ServiceSpec> services, out string? binDir)
+    {
+        binDir = null;
+        if (line.Flag("jit"))
+        {
+            return true;
+        }
+        var dir = Path.GetFullPath(line.Text("bin-dir") ?? Path.Combine(repo, "artifacts", "aot"));
+        var missing = services.Where(s => s.Aot).Select(s => Path.Combine(dir, s.Assembly, s.Assembly)).Where(p => !File.Exists(p)).ToList();
+        if (missing.Count > 0)
+        {
+            Console.Error.WriteLine($"veltrix bench: no native binary at {string.Join(", ", missing)}; ./veltrix bench publishes them (or pass --jit)");
+            return false;
+        }
+        binDir = dir;
+        return true;
     }
 
     private static TimeSpan Duration(CommandLine line, string name, TimeSpan fallback, TimeSpan min)

@@ -33,7 +33,11 @@ public sealed class BenchRedis : IAsyncDisposable
     public int Pid => _process.Id;
     public string ConnectionString => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
 
-    public static async Task<BenchRedis> StartAsync(string folder, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a private redis-server on a free loopback port: durable (<c>appendfsync always</c>, as the Redis store
+    /// runs) or, with <paramref name="durable"/> false, in memory only (the baseline of the in-memory leaderboard).
+    /// </summary>
+    public static async Task<BenchRedis> StartAsync(string folder, CancellationToken cancellationToken, bool durable = true)
     {
         if (!File.Exists(ServerPath))
         {
@@ -46,7 +50,7 @@ public sealed class BenchRedis : IAsyncDisposable
             "--port", port.ToString(CultureInfo.InvariantCulture),
             "--bind", "127.0.0.1",
             "--protected-mode", "yes",
-            "--appendonly", "yes",
+            "--appendonly", durable ? "yes" : "no",
             "--appendfsync", "always",
             "--save", "",
             "--dir", folder,
@@ -170,6 +174,23 @@ public static class RedisBenchmark
             cancellationToken);
         results.AddRange(xadd.Select(r => r with { Test = $"XADD {XaddPayloadBytes / 1024} KiB (-P 16)" }));
         return results;
+    }
+
+    /// <summary>
+    /// ZADD of random members of one sorted set (<paramref name="members"/> of them), pipelined 16 deep: the
+    /// leaderboard's baseline, a score update as Redis takes it.
+    /// </summary>
+    public static async Task<RedisBenchmarkResult?> ZaddAsync(int port, int members, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(BenchRedis.BenchmarkPath))
+        {
+            return null;
+        }
+        var results = await RunOneAsync(
+            ["-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--csv", "-t", "zadd", "-P", "16",
+             "-n", "2000000", "-r", members.ToString(CultureInfo.InvariantCulture)],
+            cancellationToken);
+        return results.Count == 0 ? null : results[0] with { Test = results[0].Test + " (-P 16)" };
     }
 
     /// <summary>The result lines of <c>redis-benchmark --csv</c>; the header and anything unreadable are skipped.</summary>

@@ -36,12 +36,7 @@ public static class BenchTable
         if (report.Services.Count > 0)
         {
             output.WriteLine();
-            output.WriteLine(string.Create(c,
-                $"  {"process",-20} {"RSS MiB",8} {"max",6} {"CPU s",7} {"CPU %",6} {"vol cs",9} {"invol cs",9} {"thr",4} {"alloc MB",9} {"B/event",8} {"gen0",5} {"gen1",5} {"gen2",5} {"pause ms",9}"));
-            foreach (var s in report.Services)
-            {
-                output.WriteLine(Row(s));
-            }
+            WriteProcesses(report.Services, output);
             if (report.Totals is { } t)
             {
                 output.WriteLine(string.Create(c,
@@ -74,17 +69,7 @@ public static class BenchTable
             }
         }
 
-        if (report.Budget.Count > 0)
-        {
-            output.WriteLine();
-            output.WriteLine("  budget (DESIGN.md section 7)");
-            var what = Math.Max(4, report.Budget.Max(b => b.What.Length));
-            var target = Math.Max(6, report.Budget.Max(b => b.Target.Length));
-            foreach (var b in report.Budget)
-            {
-                output.WriteLine($"    {b.What.PadRight(what)}  {b.Target.PadRight(target)}  {b.Verdict,-9}  {b.Measured}");
-            }
-        }
+        WriteBudget(report.Budget, output);
 
         output.WriteLine();
         if (report.Failure is { } failure)
@@ -101,7 +86,35 @@ public static class BenchTable
         }
     }
 
-    private static string Row(ServiceFigures s)
+    /// <summary>One line per process: memory, CPU, context switches, allocation and GC over the window.</summary>
+    internal static void WriteProcesses(IReadOnlyList<ServiceFigures> processes, TextWriter output, string perWhat = "B/event")
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {"process",-20} {"RSS MiB",8} {"max",6} {"CPU s",7} {"CPU %",6} {"vol cs",9} {"invol cs",9} {"thr",4} {"alloc MB",9} {perWhat,8} {"gen0",5} {"gen1",5} {"gen2",5} {"pause ms",9}"));
+        foreach (var s in processes)
+        {
+            output.WriteLine(Row(s));
+        }
+    }
+
+    /// <summary>The budget's rows with their verdicts.</summary>
+    internal static void WriteBudget(IReadOnlyList<BudgetRow> budget, TextWriter output)
+    {
+        if (budget.Count == 0)
+        {
+            return;
+        }
+        output.WriteLine();
+        output.WriteLine("  budget (DESIGN.md section 7)");
+        var what = Math.Max(4, budget.Max(b => b.What.Length));
+        var target = Math.Max(6, budget.Max(b => b.Target.Length));
+        foreach (var b in budget)
+        {
+            output.WriteLine($"    {b.What.PadRight(what)}  {b.Target.PadRight(target)}  {b.Verdict,-9}  {b.Measured}");
+        }
+    }
+
+    internal static string Row(ServiceFigures s)
     {
         var c = CultureInfo.InvariantCulture;
         var gc = s.Gc;
@@ -111,7 +124,7 @@ public static class BenchTable
             $"{gc?.Gen0.ToString(c) ?? "-",5} {gc?.Gen1.ToString(c) ?? "-",5} {gc?.Gen2.ToString(c) ?? "-",5} {(gc is null ? "-" : (gc.PauseSeconds * 1000).ToString("0.0", c)),9}");
     }
 
-    private static string Ms(long micros) => (micros / 1000.0).ToString("0.00", CultureInfo.InvariantCulture) + " ms";
+    internal static string Ms(long micros) => (micros / 1000.0).ToString("0.00", CultureInfo.InvariantCulture) + " ms";
 
-    private static string Join(double[] values) => string.Join(' ', values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
+    internal static string Join(double[] values) => string.Join(' ', values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
 }

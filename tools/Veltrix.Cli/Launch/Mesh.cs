@@ -50,7 +50,8 @@ public sealed class Mesh : IAsyncDisposable
                 $"resolvers must be from 1 to the partition count ({settings.Partitions}), got {settings.Resolvers}", nameof(settings));
         }
         Ports = new PortLayout(settings.BasePort, settings.Resolvers);
-        Services = ServiceCatalog.StartOrderFor(settings.Resolvers);
+        var services = ServiceCatalog.StartOrderFor(settings.Resolvers);
+        Services = settings.Only is { } only ? [.. services.Where(s => only.Contains(s.Name))] : services;
     }
 
     public PortLayout Ports { get; }
@@ -92,7 +93,8 @@ public sealed class Mesh : IAsyncDisposable
             throw new MeshStartException(
                 $"not built: {string.Join(", ", missing)} (build with: dotnet build Veltrix.slnx -c {_settings.Configuration})");
         }
-        var busy = Ports.All().Where(p => !PortProbe.IsFree(p)).ToList();
+        // The ports of the services this mesh runs: a component benchmark's stand-ins hold the others.
+        var busy = Services.SelectMany(s => (int[])[s.GrpcPort(Ports), s.HttpPort(Ports)]).Where(p => !PortProbe.IsFree(p)).ToList();
         if (busy.Count > 0)
         {
             throw new MeshStartException(

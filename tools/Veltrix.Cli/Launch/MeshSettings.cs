@@ -25,6 +25,12 @@ public sealed record MeshSettings
     /// <summary>More <c>--Key=value</c> arguments for every resolver instance, e.g. the Redis store's (bench --redis).</summary>
     public IReadOnlyList<string> ResolverArguments { get; init; } = [];
 
+    /// <summary>
+    /// When set, only the services of these names run (a component benchmark stands in for the others on their
+    /// ports); the ports are laid out as for the whole mesh.
+    /// </summary>
+    public IReadOnlyList<string>? Only { get; init; }
+
     /// <summary>Worlds the spawn timer keeps seeded with treasures (the bots' worlds).</summary>
     public IReadOnlyList<string> SpawnWorlds { get; init; } = [];
 

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.Wire;
+
+namespace Veltrix.Cli.Bench.Leaderboard;
+
+/// <summary>
+/// Stands in for a resolver's ScoreFeed on the resolver's port, so a leaderboard can be measured alone: each
+/// subscription gets a snapshot of every player, then live changes from <see cref="ScoreTraffic"/>, flat out
+/// (HTTP/2 flow control holds the feed to what the leaderboard takes) or at <see cref="Rate"/> changes/s. One
+/// subscription is served at a time; a resubscribing leaderboard waits for the old one to end.
+/// </summary>
+public sealed class ScoreFeedStandIn : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly FeedState _state;
+
+    private ScoreFeedStandIn(WebApplication app, FeedState state)
+    {
+        _app = app;
+        _state = state;
+    }
+
+    public ScoreTraffic Traffic => _state.Traffic;
+
+    /// <summary>Subscriptions whose snapshot went out in full.</summary>
+    public int SnapshotsSent => _state.SnapshotsSent;
+
+    /// <summary>Live changes per second; 0 is flat out.</summary>
+    public long Rate
+    {
+        get => _state.Rate;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _state.Rate = value;
+        }
+    }
+
+    public static async Task<ScoreFeedStandIn> StartAsync(int port, ScoreTraffic traffic, int changesPerMessage, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(traffic);
+        ArgumentOutOfRangeException.ThrowIfLessThan(changesPerMessage, 1);
+        var state = new FeedState(traffic, changesPerMessage);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(state);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<FeedService>, FeedMethods>());
+        var app = builder.Build();
+        try
+        {
+            app.MapGrpcService<FeedService>();
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new ScoreFeedStandIn(app, state);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _state.Stopping.CancelAsync();
+        try
+        {
+            await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // Disposing below closes what is left.
+        }
+        await _app.DisposeAsync();
+        _state.Dispose();
+    }
+
+    internal sealed class FeedState(ScoreTraffic traffic, int changesPerMessage) : IDisposable
+    {
+        private long _rate;
+        private int _snapshotsSent;
+
+        public ScoreTraffic Traffic { get; } = traffic;
+        public int ChangesPerMessage { get; } = changesPerMessage;
+        public SemaphoreSlim OneAtATime { get; } = new(1, 1);
+        public CancellationTokenSource Stopping { get; } = new();
+
+        public long Rate
+        {
+            get => Volatile.Read(ref _rate);
+            set => Volatile.Write(ref _rate, value);
+        }
+
+        public int SnapshotsSent => Volatile.Read(ref _snapshotsSent);
+
+        public void SnapshotSent() => Interlocked.Increment(ref _snapshotsSent);
+
+        public void Dispose()
+        {
+            OneAtATime.Dispose();
+            Stopping.Dispose();
+        }
+    }
+
+    internal sealed class FeedService(FeedState state)
+    {
+        public async Task Subscribe(IServerStreamWriter<SerializedBatch> stream, ServerCallContext context)
+        {
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, state.Stopping.Token);
+            var token = ended.Token;
+            await state.OneAtATime.WaitAsync(token);
+            try
+            {
+                var traffic = state.Traffic;
+                var batch = state.ChangesPerMessage;
+                // One buffer per subscription: a write has copied the bytes out by the time it completes.
+                var buffer = new byte[ScoreTraffic.BufferSize(batch)];
+                var next = 0;
+                do
+                {
+                    (var length, next) = traffic.WriteSnapshotChunk(buffer, next, batch);
+                    await stream.WriteAsync(SerializedBatch.Borrow(buffer, length), token);
+                }
+                while (next < traffic.Players);
+                state.SnapshotSent();
+
+                var rate = -1L;
+                long paceStart = 0, paced = 0;
+                while (!token.IsCancellationRequested)
+                {
+                    var current = state.Rate;
+                    if (current != rate)
+                    {
+                        rate = current;
+                        paceStart = Stopwatch.GetTimestamp();
+                        paced = 0;
+                    }
+                    if (rate > 0)
+                    {
+                        // Paced: the next message is due when the changes sent so far match the rate.
+                        var dueAt = paceStart + (long)((double)paced / rate * Stopwatch.Frequency);
+                        var ahead = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), dueAt);
+                        if (ahead > TimeSpan.FromMilliseconds(1))
+                        {
+                            await Task.Delay(ahead, token);
+                        }
+                        paced += batch;
+                    }
+                    var written = traffic.WriteChanges(buffer, batch);
+                    await stream.WriteAsync(SerializedBatch.Borrow(buffer, written), token);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // The leaderboard went away or the benchmark is over.
+            }
+            finally
+            {
+                state.OneAtATime.Release();
+            }
+        }
+    }
+
+    internal sealed class FeedMethods : IServiceMethodProvider<FeedService>
+    {
+        private static readonly Method<ScoreFeedRequest, SerializedBatch> Subscribe = new(
+            MethodType.ServerStreaming, ScoreFeed.Descriptor.FullName, "Subscribe",
+            MessageMarshaller.For(ScoreFeedRequest.Parser), PartitionWriterWire.BatchMarshaller);
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<FeedService> context) =>
+            context.AddServerStreamingMethod(Subscribe, [], static (service, _, stream, call) => service.Subscribe(stream, call));
+    }
+}
