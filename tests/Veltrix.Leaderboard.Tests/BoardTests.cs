@@ -94,15 +94,15 @@ public class BoardTests
 
         Assert.True(board.TryReadAround("p5", 2, 3, buffer, out var first, out var count, out var total));
         Assert.Equal((3, 6, 10), (first, count, total));
-        Assert.Equal(["p3", "p4", "p5", "p6", "p7", "p8"], buffer[..count].Select(e => e.PlayerId));
+        Assert.Equal(["p3", "p4", "p5", "p6", "p7", "p8"], buffer[..count].Select(e => board.Ids[e.Player]));
 
         Assert.True(board.TryReadAround("p0", 3, 1, buffer, out first, out count, out _));
         Assert.Equal((0, 2), (first, count));
-        Assert.Equal("p0", buffer[0].PlayerId);
+        Assert.Equal("p0", board.Ids[buffer[0].Player]);
 
         Assert.True(board.TryReadAround("p9", 1, 3, buffer, out first, out count, out _));
         Assert.Equal((8, 2), (first, count));
-        Assert.Equal("p9", buffer[1].PlayerId);
+        Assert.Equal("p9", board.Ids[buffer[1].Player]);
 
         Assert.False(board.TryReadAround("nobody", 1, 1, buffer, out _, out _, out _));
     }
@@ -127,10 +127,10 @@ public class BoardTests
         }
 
         Assert.Equal(2500, seen.Count);
-        Assert.Equal(2500, seen.Select(e => e.PlayerId).Distinct().Count());
+        Assert.Equal(2500, seen.Select(e => e.Player).Distinct().Count());
         for (var i = 1; i < seen.Count; i++)
         {
-            Assert.True(Entry.Compare(seen[i - 1], seen[i]) < 0);
+            Assert.True(Entry.Compare(seen[i - 1], seen[i], board.Ids) < 0);
         }
     }
 
@@ -153,6 +153,6 @@ public class BoardTests
     {
         var entries = new Entry[board.Count];
         board.Read(0, entries, out _);
-        return entries.Select(e => e.PlayerId).ToArray();
+        return entries.Select(e => board.Ids[e.Player]).ToArray();
     }
 }

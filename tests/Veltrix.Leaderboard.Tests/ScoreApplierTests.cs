@@ -69,7 +69,7 @@ public class ScoreApplierTests
         store.TryGet("global", out var global);
         var entries = new Entry[2];
         global!.Read(0, entries, out _);
-        Assert.Equal(["zed", "amy"], entries.Select(e => e.PlayerId));
+        Assert.Equal(["zed", "amy"], entries.Select(e => global.Ids[e.Player]));
     }
 
     [Fact]

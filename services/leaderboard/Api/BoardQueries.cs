@@ -18,7 +18,7 @@ internal sealed class BoardQueries(BoardStore store)
         {
             var count = board.Read(offset, buffer.AsSpan(0, limit), out var total);
             page.Total = (ulong)total;
-            AddEntries(page, buffer.AsSpan(0, count), offset);
+            AddEntries(page, board.Ids, buffer.AsSpan(0, count), offset);
             var next = offset + count;
             if (count > 0 && next < total)
             {
@@ -27,7 +27,7 @@ internal sealed class BoardQueries(BoardStore store)
         }
         finally
         {
-            ArrayPool<Entry>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<Entry>.Shared.Return(buffer);
         }
         return page;
     }
@@ -47,23 +47,23 @@ internal sealed class BoardQueries(BoardStore store)
                 return null;
             }
             var page = new BoardPage { Board = boardName, Total = (ulong)total };
-            AddEntries(page, buffer.AsSpan(0, count), first);
+            AddEntries(page, board.Ids, buffer.AsSpan(0, count), first);
             return page;
         }
         finally
         {
-            ArrayPool<Entry>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<Entry>.Shared.Return(buffer);
         }
     }
 
-    private static void AddEntries(BoardPage page, ReadOnlySpan<Entry> entries, int firstIndex)
+    private static void AddEntries(BoardPage page, PlayerIds ids, ReadOnlySpan<Entry> entries, int firstIndex)
     {
         for (var i = 0; i < entries.Length; i++)
         {
             page.Entries.Add(new BoardEntry
             {
                 Rank = (ulong)(firstIndex + i + 1),
-                PlayerId = entries[i].PlayerId,
+                PlayerId = ids[entries[i].Player],
                 Score = entries[i].Score,
             });
         }

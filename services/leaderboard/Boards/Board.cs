@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using Veltrix.Contracts.V1;
 
 namespace Veltrix.Leaderboard;
@@ -8,22 +7,39 @@ namespace Veltrix.Leaderboard;
 /// One leaderboard. Exactly one thread writes (the feed loop); any number read concurrently. Every
 /// access to the ranking and the player index takes a short lock: a write moves at most one block of
 /// entries, a read copies at most a page, and protobuf messages are built outside the lock.
-/// The writer may read the player index without the lock, since nobody else changes it.
+/// The writer may read the player index without the lock, since nobody else changes it. Players are
+/// known by their numbers in <see cref="Ids"/>, shared by every board of a store.
 /// </summary>
-internal sealed class Board(string name)
+internal sealed class Board
 {
     /// <summary>The deepest top a Watch may ask for; changes below it do not wake watchers.</summary>
     public const int WatchDepth = 100;
 
     private readonly Lock _gate = new();
-    private readonly RankedList _ranking = new();
-    private readonly Dictionary<string, Entry> _players = new(StringComparer.Ordinal);
+    private readonly RankedList _ranking;
+    private readonly PlayerSlots _players;
     private long _version;
     private long _topVersion;
     private int _count;
     private TopView? _top;
 
-    public string Name { get; } = name;
+    /// <summary>A board ranking players of <paramref name="ids"/>; <paramref name="dense"/> when it will hold most of them (the global board).</summary>
+    public Board(string name, PlayerIds ids, bool dense = false)
+    {
+        Name = name;
+        Ids = ids;
+        _ranking = new RankedList(ids);
+        _players = new PlayerSlots(dense);
+    }
+
+    /// <summary>A board with its own id table (tests).</summary>
+    public Board(string name) : this(name, new PlayerIds())
+    {
+    }
+
+    public string Name { get; }
+
+    public PlayerIds Ids { get; }
 
     /// <summary>Signalled whenever the first <see cref="WatchDepth"/> entries change.</summary>
     public ChangeSignal TopChanged { get; } = new();
@@ -37,27 +53,34 @@ internal sealed class Board(string name)
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Writer only: the player's current entry.</summary>
-    public bool TryGetCurrent(string playerId, out Entry entry) => _players.TryGetValue(playerId, out entry);
+    public bool TryGetCurrent(int player, out Entry entry) => _players.TryGet(player, out entry);
+
+    /// <summary>Writer only: the player's current entry.</summary>
+    public bool TryGetCurrent(string playerId, out Entry entry)
+    {
+        entry = default;
+        return Ids.TryFind(playerId, out var player) && _players.TryGet(player, out entry);
+    }
 
     /// <summary>Writer only: sets a player's score; false when it already was exactly that.</summary>
-    public bool Set(string playerId, long score, long reachedAtMs) => Set(playerId, score, reachedAtMs, out _);
+    public bool Set(string playerId, long score, long reachedAtMs) => Set(Ids.Intern(playerId), score, reachedAtMs, out _);
 
     /// <summary>
     /// Writer only: sets a player's score; false when it already was exactly that. <paramref name="previous"/>
     /// is the entry it replaced (default when the player is new to the board).
     /// </summary>
-    public bool Set(string playerId, long score, long reachedAtMs, out Entry previous)
+    public bool Set(int player, long score, long reachedAtMs, out Entry previous)
     {
         bool topChanged;
         lock (_gate)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_players, playerId, out var exists);
+            ref var slot = ref _players.GetOrAdd(player, out var exists);
             previous = slot;
             if (exists && slot.Score == score && slot.ReachedAtMs == reachedAtMs)
             {
                 return false;
             }
-            topChanged = Replace(ref slot, exists, playerId, score, reachedAtMs);
+            topChanged = Replace(ref slot, exists, player, score, reachedAtMs);
         }
         if (topChanged)
         {
@@ -66,23 +89,26 @@ internal sealed class Board(string name)
         return true;
     }
 
+    /// <summary>Writer only: <see cref="Add(int, long, long)"/> by id.</summary>
+    public void Add(string playerId, long delta, long reachedAtMs) => Add(Ids.Intern(playerId), delta, reachedAtMs);
+
     /// <summary>
     /// Writer only: moves a player's score by <paramref name="delta"/>, or puts them on the board at
     /// <paramref name="delta"/> when new. The sum counts as reached at the latest time of its parts.
     /// </summary>
-    public void Add(string playerId, long delta, long reachedAtMs)
+    public void Add(int player, long delta, long reachedAtMs)
     {
         bool topChanged;
         lock (_gate)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_players, playerId, out var exists);
+            ref var slot = ref _players.GetOrAdd(player, out var exists);
             if (exists && delta == 0)
             {
                 return;
             }
             topChanged = exists
-                ? Replace(ref slot, true, playerId, slot.Score + delta, Math.Max(slot.ReachedAtMs, reachedAtMs))
-                : Replace(ref slot, false, playerId, delta, reachedAtMs);
+                ? Replace(ref slot, true, player, slot.Score + delta, Math.Max(slot.ReachedAtMs, reachedAtMs))
+                : Replace(ref slot, false, player, delta, reachedAtMs);
         }
         if (topChanged)
         {
@@ -91,16 +117,14 @@ internal sealed class Board(string name)
     }
 
     // Under the lock: re-ranks the player; true when the change reached the watched top.
-    private bool Replace(ref Entry slot, bool exists, string playerId, long score, long reachedAtMs)
+    private bool Replace(ref Entry slot, bool exists, int player, long score, long reachedAtMs)
     {
         var oldIndex = int.MaxValue;
         if (exists)
         {
             oldIndex = _ranking.Remove(slot);
-            // Keep the first copy of the id: later messages bring their own copies of the same string.
-            playerId = slot.PlayerId;
         }
-        slot = new Entry(playerId, score, reachedAtMs);
+        slot = new Entry(player, Ids.SortPrefix(player), score, reachedAtMs);
         var newIndex = _ranking.Insert(slot);
         var topChanged = Math.Min(oldIndex, newIndex) < WatchDepth;
         Publish(topChanged);
@@ -108,12 +132,15 @@ internal sealed class Board(string name)
     }
 
     /// <summary>Writer only: takes a player off the board; false when they were not on it.</summary>
-    public bool Remove(string playerId)
+    public bool Remove(string playerId) => Ids.TryFind(playerId, out var player) && Remove(player);
+
+    /// <summary>Writer only: takes a player off the board; false when they were not on it.</summary>
+    public bool Remove(int player)
     {
         bool topChanged;
         lock (_gate)
         {
-            if (!_players.Remove(playerId, out var entry))
+            if (!_players.Remove(player, out var entry))
             {
                 return false;
             }
@@ -128,7 +155,7 @@ internal sealed class Board(string name)
     }
 
     /// <summary>Writer only: the players on the board, for sweeping those a new snapshot no longer has.</summary>
-    public Dictionary<string, Entry>.KeyCollection Players => _players.Keys;
+    public IEnumerable<int> Players => _players.Players;
 
     /// <summary>Copies entries from the 0-based <paramref name="offset"/>; returns how many, and the board size.</summary>
     public int Read(int offset, Span<Entry> destination, out int total)
@@ -147,10 +174,11 @@ internal sealed class Board(string name)
     public bool TryReadAround(string playerId, int before, int after, Span<Entry> destination,
         out int firstIndex, out int copied, out int total)
     {
+        var known = Ids.TryFind(playerId, out var player);
         lock (_gate)
         {
             total = _ranking.Count;
-            if (!_players.TryGetValue(playerId, out var entry))
+            if (!known || !_players.TryGet(player, out var entry))
             {
                 firstIndex = 0;
                 copied = 0;
@@ -191,12 +219,12 @@ internal sealed class Board(string name)
             entries = new BoardEntry[count];
             for (var i = 0; i < count; i++)
             {
-                entries[i] = new BoardEntry { Rank = (ulong)i + 1, PlayerId = buffer[i].PlayerId, Score = buffer[i].Score };
+                entries[i] = new BoardEntry { Rank = (ulong)i + 1, PlayerId = Ids[buffer[i].Player], Score = buffer[i].Score };
             }
         }
         finally
         {
-            ArrayPool<Entry>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<Entry>.Shared.Return(buffer);
         }
         var view = new TopView(topVersion, version, entries);
         // Whichever reader built the newest view keeps it; an older one never replaces it.

@@ -14,11 +14,14 @@ internal sealed class BoardStore
 
     public BoardStore()
     {
-        Global = new Board(GlobalName);
+        Global = new Board(GlobalName, Ids, dense: true);
         _boards[GlobalName] = Global;
     }
 
     public Board Global { get; }
+
+    /// <summary>The players of every board, by number.</summary>
+    public PlayerIds Ids { get; } = new();
 
     public int Count => _boards.Count;
 
@@ -40,7 +43,7 @@ internal sealed class BoardStore
         {
             return board;
         }
-        board = new Board(name);
+        board = new Board(name, Ids);
         _boards[name] = board;
         BoardAdded.Notify();
         return board;

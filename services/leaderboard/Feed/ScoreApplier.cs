@@ -1,4 +1,7 @@
+using Google.Protobuf;
 using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.Wire;
+using Veltrix.Domain;
 
 namespace Veltrix.Leaderboard;
 
@@ -10,11 +13,25 @@ namespace Veltrix.Leaderboard;
 /// its source holds: at its end, scores of that source's worlds it did not mention are removed. A world's
 /// source is the instance that last reported it (one partition, so one instance, owns a world), which keeps
 /// one feed's re-snapshot from touching the worlds of the others.
+/// Messages are read in place: ids are looked up by their bytes, and a player's id is made into a string once,
+/// the first time any board sees them.
 /// </summary>
-internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics, ILogger<ScoreApplier> logger)
+internal sealed class ScoreApplier
 {
+    private readonly BoardStore _store;
+    private readonly LeaderboardMetrics _metrics;
+    private readonly ILogger<ScoreApplier> _logger;
     private readonly Dictionary<string, WorldBoard> _worlds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorldBoard>.AlternateLookup<ReadOnlySpan<char>> _worldsByChars;
     private readonly Dictionary<int, SnapshotProgress> _snapshots = [];
+
+    public ScoreApplier(BoardStore store, LeaderboardMetrics metrics, ILogger<ScoreApplier> logger)
+    {
+        _store = store;
+        _metrics = metrics;
+        _logger = logger;
+        _worldsByChars = _worlds.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>A new subscription to <paramref name="source"/> starts; its snapshot replaces what the boards hold of that source.</summary>
     public void BeginSnapshot(int source = 0)
@@ -23,10 +40,10 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
         progress.Active = true;
         progress.Changes = 0;
         // With empty boards there is nothing a snapshot could leave behind, so nothing to track.
-        if (store.Global.Count > 0)
+        if (_store.Global.Count > 0)
         {
             progress.Seen = [];
-            progress.SeenPlayers = new HashSet<string>(StringComparer.Ordinal);
+            progress.SeenPlayers = [];
         }
     }
 
@@ -41,95 +58,119 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
         }
     }
 
-    /// <summary>Applies one message of <paramref name="source"/>'s feed; returns true when it ended a snapshot.</summary>
+    /// <summary>Applies one message of <paramref name="source"/>'s feed (tests and tools; the feed applies bytes).</summary>
     public bool Apply(ScoreChanges message, int source = 0)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        return Apply(message.ToByteArray(), source);
+    }
+
+    /// <summary>
+    /// Applies one serialized ScoreChanges message of <paramref name="source"/>'s feed; returns true when it ended a
+    /// snapshot. Throws <see cref="InvalidDataException"/> on bytes that are not one, after applying the changes before the fault.
+    /// </summary>
+    public bool Apply(ReadOnlySpan<byte> message, int source = 0)
+    {
         _snapshots.TryGetValue(source, out var progress);
+        var reader = new ScoreChangesReader(message);
+        var applied = 0;
         var ignored = 0;
-        var changes = message.Changes;
-        for (var i = 0; i < changes.Count; i++)
+        Span<char> worldChars = stackalloc char[EventValidator.MaxIdLength];
+        Span<char> playerChars = stackalloc char[EventValidator.MaxIdLength];
+        while (reader.TryRead(out var change))
         {
-            var change = changes[i];
-            if (!BoardNames.IsValidId(change.WorldId) || !BoardNames.IsValidId(change.PlayerId))
+            if (!EventValidator.IsValidId(change.WorldId) || !EventValidator.IsValidId(change.PlayerId))
             {
                 ignored++;
                 continue;
             }
+            applied++;
+            var worldId = WireIds.ToChars(change.WorldId, worldChars);
+            var playerId = WireIds.ToChars(change.PlayerId, playerChars);
             if (change.Removed)
             {
-                Remove(change.WorldId, change.PlayerId);
+                Remove(worldId, playerId);
             }
             else
             {
-                Apply(change.WorldId, change.PlayerId, change.Score, change.ReachedAtMs, source, progress);
+                Apply(World(worldId), _store.Ids.Intern(playerId), change.Score, change.ReachedAtMs, source, progress);
             }
         }
-        var applied = changes.Count - ignored;
-        metrics.AddUpdatesApplied(applied);
+        _metrics.AddUpdatesApplied(applied);
         if (ignored > 0)
         {
-            metrics.AddChangesIgnored(ignored);
-            Log.ChangesIgnored(logger, ignored);
+            _metrics.AddChangesIgnored(ignored);
+            Log.ChangesIgnored(_logger, ignored);
         }
         var inSnapshot = progress is { Active: true };
         if (inSnapshot)
         {
             progress!.Changes += applied;
         }
-        var ended = message.SnapshotDone && inSnapshot;
+        var ended = reader.SnapshotDone && inSnapshot;
         if (ended)
         {
             var removed = Sweep(source, progress!);
-            Log.FeedSnapshotApplied(logger, source, progress!.Changes, removed);
+            Log.FeedSnapshotApplied(_logger, source, progress!.Changes, removed);
             AbandonSnapshot(source);
         }
-        store.MarkChanged();
+        _store.MarkChanged();
         return ended;
     }
 
     /// <summary>Sets a player's absolute score in a world and moves their global score by the difference.</summary>
     public void Apply(string worldId, string playerId, long score, long reachedAtMs) =>
-        Apply(worldId, playerId, score, reachedAtMs, 0, _snapshots.GetValueOrDefault(0));
+        Apply(World(worldId), _store.Ids.Intern(playerId), score, reachedAtMs, 0, _snapshots.GetValueOrDefault(0));
 
-    private void Apply(string worldId, string playerId, long score, long reachedAtMs, int source, SnapshotProgress? progress)
+    private WorldBoard World(ReadOnlySpan<char> worldId)
     {
-        if (!_worlds.TryGetValue(worldId, out var world))
+        if (!_worldsByChars.TryGetValue(worldId, out var world))
         {
-            world = new WorldBoard(store.GetOrAdd(BoardNames.World(worldId)));
-            _worlds[worldId] = world;
+            var id = new string(worldId);
+            world = new WorldBoard(_store.GetOrAdd(BoardNames.World(id)), _worlds.Count);
+            _worlds[id] = world;
         }
+        return world;
+    }
+
+    private void Apply(WorldBoard world, int player, long score, long reachedAtMs, int source, SnapshotProgress? progress)
+    {
         world.Source = source;
         if (progress?.Seen is not null)
         {
-            progress.Seen.Add((worldId, playerId));
-            progress.SeenPlayers!.Add(playerId);
+            progress.Seen.Add(Key(world, player));
+            progress.SeenPlayers!.Add(player);
         }
 
-        if (world.Board.Set(playerId, score, reachedAtMs, out var before))
+        if (world.Board.Set(player, score, reachedAtMs, out var before))
         {
             // A player new to the world had 0 there; a player new to the global board starts at this score.
-            store.Global.Add(playerId, score - before.Score, reachedAtMs);
+            _store.Global.Add(player, score - before.Score, reachedAtMs);
         }
     }
 
     // A rollback voided the player's join: off the world's board, their score off the global one, and off the
     // global board too when no other world holds a score of theirs. Rare, so the scan of the worlds is affordable.
-    private void Remove(string worldId, string playerId)
+    private void Remove(ReadOnlySpan<char> worldId, ReadOnlySpan<char> playerId)
     {
-        if (!_worlds.TryGetValue(worldId, out var world) || !world.Board.TryGetCurrent(playerId, out var gone))
+        if (!_worldsByChars.TryGetValue(worldId, out var world))
         {
             return;
         }
-        world.Board.Remove(playerId);
-        store.Global.Add(playerId, -gone.Score, long.MinValue);
+        if (!_store.Ids.TryFind(playerId, out var player) || !world.Board.TryGetCurrent(player, out var gone))
+        {
+            return;
+        }
+        world.Board.Remove(player);
+        _store.Global.Add(player, -gone.Score, long.MinValue);
         foreach (var (_, other) in _worlds)
         {
-            if (other.Board.TryGetCurrent(playerId, out _))
+            if (other.Board.TryGetCurrent(player, out _))
             {
                 return;
             }
         }
-        store.Global.Remove(playerId);
+        _store.Global.Remove(player);
     }
 
     // Removes the scores of the source's worlds that its snapshot did not mention, and takes off the global board
@@ -141,31 +182,31 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
             return 0;
         }
         var removed = 0;
-        var stale = new List<string>();
-        HashSet<string>? homeless = null;
-        foreach (var (worldId, world) in _worlds)
+        var stale = new List<int>();
+        HashSet<int>? homeless = null;
+        foreach (var (_, world) in _worlds)
         {
             if (world.Source != source)
             {
                 continue;
             }
             stale.Clear();
-            foreach (var playerId in world.Board.Players)
+            foreach (var player in world.Board.Players)
             {
-                if (!progress.Seen.Contains((worldId, playerId)))
+                if (!progress.Seen.Contains(Key(world, player)))
                 {
-                    stale.Add(playerId);
+                    stale.Add(player);
                 }
             }
-            foreach (var playerId in stale)
+            foreach (var player in stale)
             {
-                world.Board.TryGetCurrent(playerId, out var gone);
-                world.Board.Remove(playerId);
+                world.Board.TryGetCurrent(player, out var gone);
+                world.Board.Remove(player);
                 removed++;
-                store.Global.Add(playerId, -gone.Score, long.MinValue);
-                if (!progress.SeenPlayers.Contains(playerId))
+                _store.Global.Add(player, -gone.Score, long.MinValue);
+                if (!progress.SeenPlayers.Contains(player))
                 {
-                    (homeless ??= new HashSet<string>(StringComparer.Ordinal)).Add(playerId);
+                    (homeless ??= []).Add(player);
                 }
             }
         }
@@ -178,18 +219,20 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
                 {
                     continue;
                 }
-                foreach (var playerId in world.Board.Players)
+                foreach (var player in world.Board.Players)
                 {
-                    homeless.Remove(playerId);
+                    homeless.Remove(player);
                 }
             }
-            foreach (var playerId in homeless)
+            foreach (var player in homeless)
             {
-                store.Global.Remove(playerId);
+                _store.Global.Remove(player);
             }
         }
         return removed;
     }
+
+    private static long Key(WorldBoard world, int player) => ((long)world.Number << 32) | (uint)player;
 
     private SnapshotProgress Progress(int source)
     {
@@ -201,9 +244,12 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
         return progress;
     }
 
-    private sealed class WorldBoard(Board board)
+    private sealed class WorldBoard(Board board, int number)
     {
         public Board Board { get; } = board;
+
+        /// <summary>The world's number, in order of arrival: with a player's, it keys what a snapshot saw.</summary>
+        public int Number { get; } = number;
 
         /// <summary>The resolver instance that last reported this world.</summary>
         public int Source { get; set; }
@@ -213,7 +259,9 @@ internal sealed class ScoreApplier(BoardStore store, LeaderboardMetrics metrics,
     {
         public bool Active { get; set; }
         public int Changes { get; set; }
-        public HashSet<(string World, string Player)>? Seen { get; set; }
-        public HashSet<string>? SeenPlayers { get; set; }
+
+        /// <summary>World and player numbers (<see cref="Key"/>) the snapshot mentioned.</summary>
+        public HashSet<long>? Seen { get; set; }
+        public HashSet<int>? SeenPlayers { get; set; }
     }
 }

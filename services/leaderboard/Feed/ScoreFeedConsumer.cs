@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Veltrix.Contracts.Internal;
+using Veltrix.Contracts.Wire;
 using Veltrix.ServiceDefaults;
 
 namespace Veltrix.Leaderboard;
@@ -74,7 +75,10 @@ internal sealed class ScoreFeedConsumer(
                 applier.BeginSnapshot(item.Source);
                 break;
             case FeedItemKind.Changes:
-                applier.Apply(item.Message!, item.Source);
+                using (var message = item.Message!)
+                {
+                    applier.Apply(message.Span, item.Source);
+                }
                 break;
             default:
                 applier.AbandonSnapshot(item.Source);
@@ -86,7 +90,7 @@ internal sealed class ScoreFeedConsumer(
     private async Task FollowAsync(int source, Subscription subscription, ChannelWriter<FeedItem> inbox, CancellationToken stoppingToken)
     {
         var address = resolvers.Map.AddressOf(source);
-        var client = new ScoreFeed.ScoreFeedClient(resolvers.ForOrdinal(source));
+        var resolver = resolvers.ForOrdinal(source);
         var min = TimeSpan.FromMilliseconds(options.Value.ReconnectMinMs);
         var max = TimeSpan.FromMilliseconds(Math.Max(options.Value.ReconnectMinMs, options.Value.ReconnectMaxMs));
         var backoff = min;
@@ -98,7 +102,7 @@ internal sealed class ScoreFeedConsumer(
             Exception? failure = null;
             try
             {
-                await ReadAsync(client, source, inbox, subscription, stoppingToken);
+                await ReadAsync(resolver, source, inbox, subscription, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -149,23 +153,33 @@ internal sealed class ScoreFeedConsumer(
         }
     }
 
-    // Reads one subscription until it ends, handing every message to the writer in the order it came.
+    // Reads one subscription until it ends, handing every message to the writer in the order it came, as its bytes.
     private static async Task ReadAsync(
-        ScoreFeed.ScoreFeedClient client, int source, ChannelWriter<FeedItem> inbox, Subscription subscription, CancellationToken stoppingToken)
+        CallInvoker resolver, int source, ChannelWriter<FeedItem> inbox, Subscription subscription, CancellationToken stoppingToken)
     {
         // The subscription lives as long as the resolver does, so it has no deadline: a dead or paused
         // resolver is noticed by the channel's HTTP/2 keep-alive pings, which fail the stream.
-        using var call = client.Subscribe(new ScoreFeedRequest(), cancellationToken: stoppingToken);
+        using var call = resolver.AsyncServerStreamingCall(ScoreFeedWire.Subscribe, null, new CallOptions(cancellationToken: stoppingToken),
+            new ScoreFeedRequest());
         await inbox.WriteAsync(new FeedItem(source, FeedItemKind.Subscribed, null), stoppingToken);
         var stream = call.ResponseStream;
         while (await stream.MoveNext(stoppingToken))
         {
             var message = stream.Current;
-            if (message.SnapshotDone)
+            try
             {
-                subscription.Synced = true;
+                if (new ScoreChangesReader(message.Span).SnapshotDone)
+                {
+                    subscription.Synced = true;
+                }
+                await inbox.WriteAsync(new FeedItem(source, FeedItemKind.Changes, message), stoppingToken);
             }
-            await inbox.WriteAsync(new FeedItem(source, FeedItemKind.Changes, message), stoppingToken);
+            catch
+            {
+                // Not handed over: its buffer goes back to the pool here.
+                message.Dispose();
+                throw;
+            }
             if (subscription.ResubscribeRequested)
             {
                 throw new InvalidOperationException("the boards could not apply a message of this feed; taking a new snapshot");
@@ -200,5 +214,6 @@ internal sealed class ScoreFeedConsumer(
         Broken,
     }
 
-    private readonly record struct FeedItem(int Source, FeedItemKind Kind, ScoreChanges? Message);
+    /// <summary>A message of a feed, or news of its subscription; the writer disposes <see cref="Message"/> once applied.</summary>
+    private readonly record struct FeedItem(int Source, FeedItemKind Kind, SerializedBatch? Message);
 }

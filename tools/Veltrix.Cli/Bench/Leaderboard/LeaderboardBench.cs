@@ -168,6 +168,23 @@ public sealed class LeaderboardBench : IDisposable
 
         // Window 2: the crowd watching, the feed at the watch rate.
         feed.Rate = o.WatchRate;
+        if (o.Subscribers > 0)
+        {
+            await WatchAsync(report, mesh, metrics, address, feed, sampler, cancellationToken);
+        }
+
+        _out.WriteLine("stopping the leaderboard");
+        await mesh.StopAsync();
+        if (Posix.IsAlive(leaderboard.Pid))
+        {
+            throw new BenchFailedException($"the leaderboard (pid {leaderboard.Pid}) still runs after stop");
+        }
+    }
+
+    private async Task WatchAsync(LeaderboardBenchReport report, Mesh mesh, Uri metrics, Uri address, ScoreFeedStandIn feed,
+        ServiceSampler sampler, CancellationToken cancellationToken)
+    {
+        var o = _options;
         await using (var crowd = new WatchCrowd(address, "global", o.TopN, o.MaxHz))
         {
             _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  opening {o.Subscribers:N0} Watch streams"));
@@ -203,13 +220,6 @@ public sealed class LeaderboardBench : IDisposable
                 UpdatesPerSecond = window.Updates / seconds,
                 Processes = sampler.Figures(start, end, window.Frames),
             };
-        }
-
-        _out.WriteLine("stopping the leaderboard");
-        await mesh.StopAsync();
-        if (Posix.IsAlive(leaderboard.Pid))
-        {
-            throw new BenchFailedException($"the leaderboard (pid {leaderboard.Pid}) still runs after stop");
         }
     }
 

@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.Wire;
 
 namespace Veltrix.Cli.Bench.Leaderboard;
@@ -175,11 +174,7 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
 
     internal sealed class FeedMethods : IServiceMethodProvider<FeedService>
     {
-        private static readonly Method<ScoreFeedRequest, SerializedBatch> Subscribe = new(
-            MethodType.ServerStreaming, ScoreFeed.Descriptor.FullName, "Subscribe",
-            MessageMarshaller.For(ScoreFeedRequest.Parser), PartitionWriterWire.BatchMarshaller);
-
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<FeedService> context) =>
-            context.AddServerStreamingMethod(Subscribe, [], static (service, _, stream, call) => service.Subscribe(stream, call));
+            context.AddServerStreamingMethod(ScoreFeedWire.Subscribe, [], static (service, _, stream, call) => service.Subscribe(stream, call));
     }
 }
