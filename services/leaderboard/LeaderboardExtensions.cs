@@ -1,3 +1,5 @@
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Veltrix.Leaderboard;
@@ -15,6 +17,7 @@ internal static class LeaderboardExtensions
         builder.Services.AddSingleton<BoardQueries>();
         builder.Services.AddSingleton<BoardWatcher>();
         builder.Services.AddHostedService<ScoreFeedConsumer>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<LeaderboardService>, LeaderboardMethods>());
         return builder;
     }
 

@@ -1,11 +1,16 @@
 using System.Diagnostics.CodeAnalysis;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Veltrix.Contracts.Wire;
 using Veltrix.Contracts.V1;
 
 namespace Veltrix.Leaderboard;
 
-/// <summary>The public Leaderboard contract: validates, then hands over to the queries and the watcher.</summary>
-internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watcher) : Contracts.V1.Leaderboard.LeaderboardBase
+/// <summary>
+/// The public Leaderboard contract: validates, then hands over to the queries and the watcher. Bound by
+/// <see cref="LeaderboardMethods"/>: Watch writes frames as bytes.
+/// </summary>
+internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watcher)
 {
     private const int DefaultLimit = 10;
     private const int MaxLimit = 1000;
@@ -14,7 +19,7 @@ internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watc
     private const int MaxTopN = Board.WatchDepth;
     private const int MaxHz = 10;
 
-    public override Task<BoardPage> Top(TopRequest request, ServerCallContext context)
+    public Task<BoardPage> Top(TopRequest request, ServerCallContext context)
     {
         RequireBoard(request.Board);
         var limit = OrDefault(request.Limit, DefaultLimit, MaxLimit, "limit must be 1..1000 (0 means 10)");
@@ -25,7 +30,7 @@ internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watc
         return Task.FromResult(queries.Top(request.Board, offset, limit));
     }
 
-    public override Task<BoardPage> Around(AroundRequest request, ServerCallContext context)
+    public Task<BoardPage> Around(AroundRequest request, ServerCallContext context)
     {
         RequireBoard(request.Board);
         if (!BoardNames.IsValidId(request.PlayerId))
@@ -44,7 +49,7 @@ internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watc
         return Task.FromResult(page);
     }
 
-    public override Task Watch(WatchRequest request, IServerStreamWriter<BoardFrame> responseStream, ServerCallContext context)
+    public Task Watch(WatchRequest request, IServerStreamWriter<FrameBytes> responseStream, ServerCallContext context)
     {
         RequireBoard(request.Board);
         var topN = OrDefault(request.TopN, DefaultTopN, MaxTopN, "top_n must be 1..100 (0 means 10)");
@@ -74,4 +79,26 @@ internal sealed class LeaderboardService(BoardQueries queries, BoardWatcher watc
 
     [DoesNotReturn]
     private static void NotFound(string detail) => throw new RpcException(new Status(StatusCode.NotFound, detail));
+}
+
+/// <summary>The Leaderboard service's methods, as the generated base would bind them but for Watch's frames as bytes.</summary>
+internal sealed class LeaderboardMethods : IServiceMethodProvider<LeaderboardService>
+{
+    private static readonly string Service = Contracts.V1.Leaderboard.Descriptor.FullName;
+
+    private static readonly Method<TopRequest, BoardPage> Top = new(
+        MethodType.Unary, Service, "Top", MessageMarshaller.For(TopRequest.Parser), MessageMarshaller.For(BoardPage.Parser));
+
+    private static readonly Method<AroundRequest, BoardPage> Around = new(
+        MethodType.Unary, Service, "Around", MessageMarshaller.For(AroundRequest.Parser), MessageMarshaller.For(BoardPage.Parser));
+
+    private static readonly Method<WatchRequest, FrameBytes> Watch = new(
+        MethodType.ServerStreaming, Service, "Watch", MessageMarshaller.For(WatchRequest.Parser), FrameBytes.Marshaller);
+
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<LeaderboardService> context)
+    {
+        context.AddUnaryMethod(Top, [], static (service, request, call) => service.Top(request, call));
+        context.AddUnaryMethod(Around, [], static (service, request, call) => service.Around(request, call));
+        context.AddServerStreamingMethod(Watch, [], static (service, request, stream, call) => service.Watch(request, stream, call));
+    }
 }

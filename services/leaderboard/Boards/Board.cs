@@ -258,7 +258,35 @@ internal sealed class Board
 /// <summary>The top of a board at one version, ready to send.</summary>
 internal sealed class TopView(long topVersion, long version, BoardEntry[] entries)
 {
+    // The frames of this top for the depths watchers asked for, each encoded once: index topN - 1.
+    private readonly byte[]?[] _encoded = new byte[]?[Board.WatchDepth];
+
     public long TopVersion { get; } = topVersion;
     public long Version { get; } = version;
     public BoardEntry[] Entries { get; } = entries;
+
+    /// <summary>
+    /// The BoardFrame of this top's first <paramref name="topN"/> entries for <paramref name="boardName"/>, without
+    /// sent_at_ms, serialized by whichever watcher asks first and shared by all: a thousand watchers of a top
+    /// cost one encoding, not a thousand.
+    /// </summary>
+    public byte[] Encoded(string boardName, int topN)
+    {
+        ref var slot = ref _encoded[topN - 1];
+        var bytes = Volatile.Read(ref slot);
+        if (bytes is not null)
+        {
+            return bytes;
+        }
+        var frame = new BoardFrame { Board = boardName, Version = (ulong)Version };
+        var count = Math.Min(topN, Entries.Length);
+        for (var i = 0; i < count; i++)
+        {
+            frame.Entries.Add(Entries[i]);
+        }
+        bytes = FrameBytes.Encode(frame);
+        // Two watchers may encode at once; they make the same bytes, and either copy will do.
+        Volatile.Write(ref slot, bytes);
+        return bytes;
+    }
 }

@@ -8,7 +8,8 @@ namespace Veltrix.Leaderboard;
 /// Runs one Watch stream. The writer never touches a watcher: it bumps the board's top version and
 /// signals. Each watcher pulls the latest top when it is ready to send, so a slow one coalesces
 /// changes instead of queueing them, holds at most the frame it is writing, and a write that is not
-/// taken within the write timeout cancels the call, which resets the stream.
+/// taken within the write timeout cancels the call, which resets the stream. Frames go out as bytes: a top's
+/// frame is encoded once and shared by every watcher that sends it (<see cref="TopView.Encoded"/>).
 /// </summary>
 internal sealed class BoardWatcher(
     BoardStore store,
@@ -21,7 +22,7 @@ internal sealed class BoardWatcher(
     private readonly TimeSpan _writeTimeout = TimeSpan.FromMilliseconds(options.Value.WatchWriteTimeoutMs);
 
     /// <summary>Streams frames until the caller goes away or stops taking them.</summary>
-    public async Task RunAsync(string boardName, int topN, int maxHz, IServerStreamWriter<BoardFrame> stream,
+    public async Task RunAsync(string boardName, int topN, int maxHz, IServerStreamWriter<FrameBytes> stream,
         CancellationToken cancellationToken)
     {
         metrics.WatchStarted();
@@ -46,13 +47,14 @@ internal sealed class BoardWatcher(
         }
     }
 
-    private async Task LoopAsync(string boardName, int topN, TimeSpan interval, IServerStreamWriter<BoardFrame> stream,
+    private async Task LoopAsync(string boardName, int topN, TimeSpan interval, IServerStreamWriter<FrameBytes> stream,
         CancellationTokenSource writeTimeout, CancellationToken cancellationToken)
     {
+        var frame = new FrameBytes();
         store.TryGet(boardName, out var board);
         var sent = board?.ReadTop();
         var seenTopVersion = sent?.TopVersion ?? -1;
-        await SendAsync(stream, Frame(boardName, sent, topN), writeTimeout);
+        await SendAsync(stream, Frame(frame, boardName, sent, topN), writeTimeout);
         var lastSent = time.GetTimestamp();
 
         while (true)
@@ -77,7 +79,7 @@ internal sealed class BoardWatcher(
                         continue;
                     }
                 }
-                await SendAsync(stream, Heartbeat(boardName, sent), writeTimeout);
+                await SendAsync(stream, Heartbeat(frame, boardName, sent), writeTimeout);
                 lastSent = time.GetTimestamp();
                 continue;
             }
@@ -95,12 +97,12 @@ internal sealed class BoardWatcher(
                 continue;
             }
             sent = top;
-            await SendAsync(stream, Frame(boardName, top, topN), writeTimeout);
+            await SendAsync(stream, Frame(frame, boardName, top, topN), writeTimeout);
             lastSent = time.GetTimestamp();
         }
     }
 
-    private async Task SendAsync(IServerStreamWriter<BoardFrame> stream, BoardFrame frame, CancellationTokenSource writeTimeout)
+    private async Task SendAsync(IServerStreamWriter<FrameBytes> stream, FrameBytes frame, CancellationTokenSource writeTimeout)
     {
         frame.SentAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         writeTimeout.CancelAfter(_writeTimeout);
@@ -114,23 +116,20 @@ internal sealed class BoardWatcher(
         metrics.FrameSent();
     }
 
-    private static BoardFrame Frame(string boardName, TopView? top, int topN)
+    private static FrameBytes Frame(FrameBytes frame, string boardName, TopView? top, int topN)
     {
-        var frame = new BoardFrame { Board = boardName, Version = (ulong)(top?.Version ?? 0) };
-        if (top is not null)
-        {
-            var entries = top.Entries;
-            var count = Math.Min(topN, entries.Length);
-            for (var i = 0; i < count; i++)
-            {
-                frame.Entries.Add(entries[i]);
-            }
-        }
+        var bytes = top is null ? FrameBytes.Encode(new BoardFrame { Board = boardName }) : top.Encoded(boardName, topN);
+        frame.Set(bytes, bytes.Length);
         return frame;
     }
 
-    private static BoardFrame Heartbeat(string boardName, TopView? sent) =>
-        new() { Board = boardName, Version = (ulong)(sent?.Version ?? 0), Heartbeat = true };
+    // Rare (one per quiet heartbeat interval), so encoded for the occasion.
+    private static FrameBytes Heartbeat(FrameBytes frame, string boardName, TopView? sent)
+    {
+        var bytes = FrameBytes.Encode(new BoardFrame { Board = boardName, Version = (ulong)(sent?.Version ?? 0), Heartbeat = true });
+        frame.Set(bytes, bytes.Length);
+        return frame;
+    }
 
     // Whether the first topN entries a subscriber saw are the ones it would see now.
     private static bool SameTop(TopView? sent, TopView now, int topN)

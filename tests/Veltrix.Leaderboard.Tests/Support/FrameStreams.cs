@@ -4,18 +4,18 @@ using Veltrix.Contracts.V1;
 
 namespace Veltrix.Leaderboard.Tests;
 
-/// <summary>A subscriber that takes every frame at once.</summary>
-internal sealed class RecordingStream : IServerStreamWriter<BoardFrame>
+/// <summary>A subscriber that takes every frame at once, read back from the bytes the watcher wrote as a subscriber parses them.</summary>
+internal sealed class RecordingStream : IServerStreamWriter<FrameBytes>
 {
     private readonly Channel<BoardFrame> _frames = Channel.CreateUnbounded<BoardFrame>();
 
     public WriteOptions? WriteOptions { get; set; }
 
-    public Task WriteAsync(BoardFrame message) => WriteAsync(message, CancellationToken.None);
+    public Task WriteAsync(FrameBytes message) => WriteAsync(message, CancellationToken.None);
 
-    public Task WriteAsync(BoardFrame message, CancellationToken cancellationToken)
+    public Task WriteAsync(FrameBytes message, CancellationToken cancellationToken)
     {
-        _frames.Writer.TryWrite(message);
+        _frames.Writer.TryWrite(BoardFrame.Parser.ParseFrom(message.ToArray()));
         return Task.CompletedTask;
     }
 
@@ -25,7 +25,7 @@ internal sealed class RecordingStream : IServerStreamWriter<BoardFrame>
 }
 
 /// <summary>A subscriber that never takes a frame: every write waits until it is cancelled.</summary>
-internal sealed class StuckStream : IServerStreamWriter<BoardFrame>
+internal sealed class StuckStream : IServerStreamWriter<FrameBytes>
 {
     private readonly TaskCompletionSource _writing = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -33,9 +33,9 @@ internal sealed class StuckStream : IServerStreamWriter<BoardFrame>
 
     public Task Writing => _writing.Task.WaitAsync(Limits.Signal);
 
-    public Task WriteAsync(BoardFrame message) => WriteAsync(message, CancellationToken.None);
+    public Task WriteAsync(FrameBytes message) => WriteAsync(message, CancellationToken.None);
 
-    public Task WriteAsync(BoardFrame message, CancellationToken cancellationToken)
+    public Task WriteAsync(FrameBytes message, CancellationToken cancellationToken)
     {
         _writing.TrySetResult();
         return Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);

@@ -21,7 +21,7 @@ public sealed class LeaderboardBench : IDisposable
 
     private readonly LeaderboardBenchOptions _options;
     private readonly TextWriter _out;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     public LeaderboardBench(LeaderboardBenchOptions options, TextWriter output)
     {
@@ -298,7 +298,15 @@ public sealed class LeaderboardBench : IDisposable
 
     private async Task<long> CounterAsync(Uri metrics, string name, CancellationToken cancellationToken)
     {
-        var text = await _http.GetStringAsync(metrics, cancellationToken);
+        string text;
+        try
+        {
+            text = await _http.GetStringAsync(metrics, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new BenchFailedException($"the leaderboard's /metrics did not answer: {e.Message}");
+        }
         long total = 0;
         foreach (var sample in PrometheusText.Parse(text))
         {
