@@ -149,6 +149,39 @@ public class BoardTests
         Assert.Equal([1UL, 2UL], second.Entries.Select(e => e.Rank));
     }
 
+    [Fact]
+    public void DenseAndSparseBoards_SameOperations_SameRanking()
+    {
+        // The global board indexes its players by number in an array; world boards use a dictionary.
+        var ids = new PlayerIds();
+        var dense = new Board("global", ids, dense: true);
+        var sparse = new Board("world:w", ids);
+        var random = new Random(11);
+        for (var step = 0; step < 5_000; step++)
+        {
+            var player = "p" + random.Next(3_000);
+            switch (random.Next(4))
+            {
+                case 0:
+                    Assert.Equal(sparse.Remove(player), dense.Remove(player));
+                    break;
+                case 1:
+                    var delta = random.Next(-5, 20);
+                    dense.Add(player, delta, step);
+                    sparse.Add(player, delta, step);
+                    break;
+                default:
+                    var (score, at) = (random.Next(100), random.Next(50));
+                    Assert.Equal(sparse.Set(player, score, at), dense.Set(player, score, at));
+                    break;
+            }
+        }
+
+        Assert.Equal(sparse.Count, dense.Count);
+        Assert.Equal(Ids(sparse), Ids(dense));
+        Assert.Equal(sparse.Players.Order(), dense.Players.Order());
+    }
+
     private static string[] Ids(Board board)
     {
         var entries = new Entry[board.Count];
