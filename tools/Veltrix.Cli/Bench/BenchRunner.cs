@@ -408,7 +408,7 @@ public sealed class BenchRunner
         return path;
     }
 
-    private static MachineInfo Machine()
+    internal static MachineInfo Machine()
     {
         var cpu = "unknown CPU";
         var memory = 0.0;
@@ -433,7 +433,7 @@ public sealed class BenchRunner
     }
 
     /// <summary>/proc/loadavg's 1, 5 and 15 minute averages.</summary>
-    private static double[] LoadAverage()
+    internal static double[] LoadAverage()
     {
         try
         {
