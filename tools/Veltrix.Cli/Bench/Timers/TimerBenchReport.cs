@@ -37,7 +37,8 @@ public sealed record TimerBenchReport
 public sealed record TimerBenchSettings(
     int Timers, double Rate, int Worlds, int InFlight, int WarmupTimers, int Partitions, int MaxPending, bool Smoke, string Configuration);
 
-public sealed record WarmupResult(long Scheduled, long Errors, double Seconds, double CallsPerSecond, long Arrived, long Lost);
+/// <summary>The warm-up; <see cref="LatenessUs"/> is receipt − due at the stand-in, µs, while spawns fired as others were scheduled.</summary>
+public sealed record WarmupResult(long Scheduled, long Errors, double Seconds, double CallsPerSecond, long Arrived, long Lost, LatencySummary LatenessUs);
 
 public sealed record ScheduleResult
 {
@@ -166,7 +167,7 @@ public static class TimerBenchTable
         output.WriteLine(string.Create(c, $"results (load average before {Join(report.LoadAverageBefore)}, after {Join(report.LoadAverageAfter)})"));
         if (report.Warmup is { } w)
         {
-            output.WriteLine(string.Create(c, $"  warm-up   {w.Scheduled:N0} timers due 1 s after each was sent: {w.CallsPerSecond:N0} ScheduleOnce/s, {w.Arrived:N0} arrived, {w.Lost:N0} lost"));
+            output.WriteLine(string.Create(c, $"  warm-up   {w.Scheduled:N0} timers due 1 s after each was sent: {w.CallsPerSecond:N0} ScheduleOnce/s, {w.Arrived:N0} arrived, {w.Lost:N0} lost; lateness {Summary(w.LatenessUs)}"));
         }
         if (report.Schedule is { } s)
         {

@@ -214,11 +214,16 @@ public sealed class TimerBenchRunner
         // Each due 1 s after it is sent: every code path of both phases runs (scheduling, the due timer, sends,
         // acks) before the measured timers. The rate is taken from the second half, once the code is compiled.
         var half = o.WarmupTimers / 2;
-        long SoonAfter(int _) => _time.GetUtcNow().ToUnixTimeMilliseconds() + 1_000;
-        await Guard(load.RunAsync(0, half, TimerLedger.WarmupPrefix, worlds, SoonAfter, static (_, _) => { }, cancellationToken), failed);
+        long SoonAfter(int n)
+        {
+            var due = _time.GetUtcNow().ToUnixTimeMilliseconds() + 1_000;
+            ledger.Plan(n, due, warmup: true);
+            return due;
+        }
+        await Guard(load.RunAsync(0, half, TimerLedger.WarmupPrefix, worlds, SoonAfter, ledger.ConfirmWarmup, cancellationToken), failed);
         var secondHalf = _time.GetTimestamp();
         var firstHalfScheduled = load.Scheduled;
-        await Guard(load.RunAsync(half, o.WarmupTimers, TimerLedger.WarmupPrefix, worlds, SoonAfter, static (_, _) => { }, cancellationToken), failed);
+        await Guard(load.RunAsync(half, o.WarmupTimers, TimerLedger.WarmupPrefix, worlds, SoonAfter, ledger.ConfirmWarmup, cancellationToken), failed);
         var seconds = _time.GetElapsedTime(started).TotalSeconds;
         var rate = (load.Scheduled - firstHalfScheduled) / Math.Max(1e-9, _time.GetElapsedTime(secondHalf).TotalSeconds);
         // Bounded: until every warm-up spawn arrived and none is pending, at most 30 s.
@@ -233,7 +238,7 @@ public sealed class TimerBenchRunner
             await Guard(Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken), failed);
         }
         var arrived = ledger.TakeReading().WarmupArrived;
-        report.Warmup = new WarmupResult(load.Scheduled, load.Errors, seconds, rate, arrived, ledger.CountWarmupLost((int)load.Scheduled));
+        report.Warmup = new WarmupResult(load.Scheduled, load.Errors, seconds, rate, arrived, ledger.CountLost(warmup: true).Lost, ledger.Summaries(warmup: true).Arrival);
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {load.Scheduled:N0} scheduled in {seconds:0.0} s ({rate:N0}/s in the second half), {arrived:N0} arrived, errors {load.Errors:N0}{(load.LastError is { } e ? " (last: " + e + ")" : "")}"));
         return rate;
@@ -379,7 +384,7 @@ public sealed class TimerBenchRunner
         var end = await sampler.SnapshotAsync(cancellationToken);
         var after = await metrics.ReadAsync(cancellationToken);
         report.FireProcesses = sampler.Figures(start, end, last.Arrived);
-        var (lateness, fireLateness, _, lastArrivalUs) = ledger.Summaries();
+        var (lateness, fireLateness, lastArrivalUs) = ledger.Summaries();
         var final = ledger.TakeReading();
         var (lost, firstLost) = ledger.CountLost();
         var seconds = Math.Max(1e-3, (lastArrivalUs - _firstDueMs * 1000) / 1e6);

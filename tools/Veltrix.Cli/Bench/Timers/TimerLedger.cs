@@ -23,49 +23,39 @@ public sealed class TimerLedger
     private const uint StampTag = (6 << 3) | WireReader.Varint;
 
     private readonly Lock _gate = new();
-    private readonly long[] _dueMs;
-    private readonly byte[] _arrivals;
-    private readonly bool[] _confirmed;
-    private readonly byte[] _warmupArrivals;
-    private readonly LongHistogram _lateness = new(1, HighestLatenessUs, 3);
-    private readonly LongHistogram _fireLateness = new(1, HighestLatenessUs, 3);
+    private readonly Population _timers;
+    private readonly Population _warmup;
     private readonly LongHistogram _second = new(1, HighestLatenessUs, 3);
-    private long _arrived;
     private long _duplicates;
-    private long _warmupArrived;
     private long _spawns;
     private long _batches;
     private long _early;
     private long _foreign;
-    private long _firstArrivalUs = long.MaxValue;
-    private long _lastArrivalUs;
 
     public TimerLedger(int timers, int warmupTimers)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timers, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmupTimers);
-        _dueMs = new long[timers];
-        _arrivals = new byte[timers];
-        _confirmed = new bool[timers];
-        _warmupArrivals = new byte[warmupTimers];
+        _timers = new Population(timers);
+        _warmup = new Population(warmupTimers);
     }
 
-    public int Timers => _dueMs.Length;
-
-    public int WarmupTimers => _warmupArrivals.Length;
-
-    /// <summary>Timer <paramref name="index"/> will be asked for <paramref name="dueMs"/> (Unix ms): set before any is sent, so a spawn never arrives ahead of its entry.</summary>
-    public void Plan(int index, long dueMs) => _dueMs[index] = dueMs;
-
-    /// <summary>The spawn timer accepted timer <paramref name="index"/>, due at <paramref name="dueMs"/> (later than planned when the plan had passed).</summary>
-    public void Confirm(int index, long dueMs)
+    /// <summary>
+    /// Timer <paramref name="index"/> (of the warm-up when <paramref name="warmup"/>) will be asked for
+    /// <paramref name="dueMs"/> (Unix ms): planned before it is sent, so a spawn never arrives ahead of its entry.
+    /// </summary>
+    public void Plan(int index, long dueMs, bool warmup = false)
     {
         lock (_gate)
         {
-            _dueMs[index] = dueMs;
-            _confirmed[index] = true;
+            (warmup ? _warmup : _timers).DueMs[index] = dueMs;
         }
     }
+
+    /// <summary>The spawn timer accepted timer <paramref name="index"/>, due at <paramref name="dueMs"/> (later than planned when the plan had passed).</summary>
+    public void Confirm(int index, long dueMs) => Confirm(index, dueMs, warmup: false);
+
+    public void ConfirmWarmup(int index, long dueMs) => Confirm(index, dueMs, warmup: true);
 
     /// <summary>
     /// Records one Apply batch that arrived at <paramref name="receivedUs"/> (Unix µs) and returns how many of
@@ -78,11 +68,6 @@ public sealed class TimerLedger
         lock (_gate)
         {
             _batches++;
-            if (receivedUs < _firstArrivalUs)
-            {
-                _firstArrivalUs = receivedUs;
-            }
-            _lastArrivalUs = Math.Max(_lastArrivalUs, receivedUs);
             var reader = new WireReader(batch);
             while (!reader.AtEnd)
             {
@@ -107,7 +92,7 @@ public sealed class TimerLedger
         lock (_gate)
         {
             var reading = new LedgerReading(
-                _arrived, _duplicates, _warmupArrived, _spawns, _batches, _early, _foreign,
+                _timers.Arrived, _duplicates, _warmup.Arrived, _spawns, _batches, _early, _foreign,
                 _second.TotalCount == 0 ? 0 : _second.GetValueAtPercentile(99),
                 _second.TotalCount == 0 ? 0 : _second.GetMaxValue());
             _second.Reset();
@@ -115,25 +100,30 @@ public sealed class TimerLedger
         }
     }
 
-    /// <summary>The whole run: lateness at the stand-in (receipt − due, µs) and at the timer (stamp − due, ms resolution, in µs).</summary>
-    public (LatencySummary Arrival, LatencySummary Fire, long FirstArrivalUs, long LastArrivalUs) Summaries()
+    /// <summary>
+    /// Lateness of the measured timers (or of the warm-up's) at the stand-in (receipt − due, µs) and at the timer
+    /// (stamp − due, ms resolution, in µs), and the last arrival (Unix µs).
+    /// </summary>
+    public (LatencySummary Arrival, LatencySummary Fire, long LastArrivalUs) Summaries(bool warmup = false)
     {
         lock (_gate)
         {
-            return (BenchRunner.Summarize(_lateness), BenchRunner.Summarize(_fireLateness), _firstArrivalUs, _lastArrivalUs);
+            var population = warmup ? _warmup : _timers;
+            return (BenchRunner.Summarize(population.Lateness), BenchRunner.Summarize(population.FireLateness), population.LastArrivalUs);
         }
     }
 
-    /// <summary>Scheduled timers (confirmed) whose spawn never arrived, and the first of them.</summary>
-    public (long Lost, int FirstLost) CountLost()
+    /// <summary>Accepted timers whose spawn never arrived, and the first of them (−1 when none).</summary>
+    public (long Lost, int FirstLost) CountLost(bool warmup = false)
     {
         long lost = 0;
         var first = -1;
         lock (_gate)
         {
-            for (var i = 0; i < _dueMs.Length; i++)
+            var population = warmup ? _warmup : _timers;
+            for (var i = 0; i < population.Arrivals.Length; i++)
             {
-                if (_confirmed[i] && _arrivals[i] == 0)
+                if (population.Confirmed[i] && population.Arrivals[i] == 0)
                 {
                     lost++;
                     if (first < 0)
@@ -146,21 +136,14 @@ public sealed class TimerLedger
         return (lost, first);
     }
 
-    /// <summary>Warm-up timers that did not arrive (all of them were scheduled).</summary>
-    public long CountWarmupLost(int scheduled)
+    private void Confirm(int index, long dueMs, bool warmup)
     {
-        long lost = 0;
         lock (_gate)
         {
-            for (var i = 0; i < Math.Min(scheduled, _warmupArrivals.Length); i++)
-            {
-                if (_warmupArrivals[i] == 0)
-                {
-                    lost++;
-                }
-            }
+            var population = warmup ? _warmup : _timers;
+            population.DueMs[index] = dueMs;
+            population.Confirmed[index] = true;
         }
-        return lost;
     }
 
     private bool ReceiveSpawnLocked(ReadOnlySpan<byte> spawn, long receivedUs)
@@ -186,40 +169,23 @@ public sealed class TimerLedger
             }
         }
 
-        if (id.Length < 2 || !TryParseIndex(id[1..], out var index))
+        var population = id.Length < 2 ? null : id[0] switch
         {
-            _foreign++;
-            return true;
-        }
-        if (id[0] == WarmupPrefix && index < _warmupArrivals.Length)
-        {
-            return CountArrival(ref _warmupArrivals[index], ref _warmupArrived);
-        }
-        if (id[0] != TimerPrefix || index >= _dueMs.Length || _dueMs[index] == 0)
+            (byte)TimerPrefix => _timers,
+            (byte)WarmupPrefix => _warmup,
+            _ => null,
+        };
+        if (population is null || !TryParseIndex(id[1..], out var index) || index >= population.DueMs.Length || population.DueMs[index] == 0)
         {
             _foreign++;
             return true;
         }
 
-        var fresh = CountArrival(ref _arrivals[index], ref _arrived);
-        var dueUs = _dueMs[index] * 1000;
-        if (receivedUs < dueUs || stampMs < _dueMs[index])
-        {
-            // The timer promises never to fire before the due time: an early spawn is a finding, not noise.
-            _early++;
-        }
-        var lateUs = Math.Max(0, receivedUs - dueUs);
-        _lateness.RecordValue(Math.Min(lateUs, HighestLatenessUs));
-        _second.RecordValue(Math.Min(lateUs, HighestLatenessUs));
-        _fireLateness.RecordValue(Math.Clamp((stampMs - _dueMs[index]) * 1000, 0, HighestLatenessUs));
-        return fresh;
-    }
-
-    private bool CountArrival(ref byte arrivals, ref long firsts)
-    {
+        var dueMs = population.DueMs[index];
+        ref var arrivals = ref population.Arrivals[index];
         if (arrivals == 0)
         {
-            firsts++;
+            population.Arrived++;
         }
         else
         {
@@ -228,6 +194,21 @@ public sealed class TimerLedger
         if (arrivals < byte.MaxValue)
         {
             arrivals++;
+        }
+        population.LastArrivalUs = Math.Max(population.LastArrivalUs, receivedUs);
+
+        var dueUs = dueMs * 1000;
+        if (receivedUs < dueUs || stampMs < dueMs)
+        {
+            // The timer promises never to fire before the due time: an early spawn is a finding, not noise.
+            _early++;
+        }
+        var lateUs = Math.Clamp(receivedUs - dueUs, 0, HighestLatenessUs);
+        population.Lateness.RecordValue(lateUs);
+        population.FireLateness.RecordValue(Math.Clamp((stampMs - dueMs) * 1000, 0, HighestLatenessUs));
+        if (population == _timers)
+        {
+            _second.RecordValue(lateUs);
         }
         return arrivals == 1;
     }
@@ -248,6 +229,23 @@ public sealed class TimerLedger
             index = index * 10 + (d - '0');
         }
         return true;
+    }
+
+    /// <summary>
+    /// The measured timers, or the warm-up's: the same code records both, so the warm-up also compiles the
+    /// recording path before the measured spawns arrive.
+    /// </summary>
+    private sealed class Population(int count)
+    {
+        public long[] DueMs { get; } = new long[count];
+        public bool[] Confirmed { get; } = new bool[count];
+
+        /// <summary>Times each timer's spawn arrived, saturating at 255.</summary>
+        public byte[] Arrivals { get; } = new byte[count];
+        public LongHistogram Lateness { get; } = new(1, HighestLatenessUs, 3);
+        public LongHistogram FireLateness { get; } = new(1, HighestLatenessUs, 3);
+        public long Arrived { get; set; }
+        public long LastArrivalUs { get; set; }
     }
 }
 
