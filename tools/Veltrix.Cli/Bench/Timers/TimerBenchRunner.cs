@@ -330,8 +330,11 @@ public sealed class TimerBenchRunner
         for (var pass = 0; waitMs > 0 && pass < 3_600; pass++)
         {
             await Guard(Task.Delay(TimeSpan.FromMilliseconds(Math.Min(waitMs, 1_000)), _time, cancellationToken), failed);
-            Peak(await metrics.ReadAsync(cancellationToken));
+            var reading = await metrics.ReadAsync(cancellationToken);
+            Peak(reading);
             waitMs = _firstDueMs - _time.GetUtcNow().ToUnixTimeMilliseconds();
+            _out.WriteLine(string.Create(c,
+                $"  wait     {Math.Max(0, waitMs) / 1000.0,5:0}s to the first due time   pending {reading?.Pending,11:N0}   RSS {ProcessSample.ReadRssKb(pid) / 1024 ?? 0:N0} MiB"));
         }
         report.Schedule = report.Schedule with { PeakPending = Interlocked.Read(ref _peakPending) };
 
