@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Veltrix.Cli.Bench;
 using Veltrix.Cli.Bench.Leaderboard;
+using Veltrix.Cli.Bench.Timers;
 using Veltrix.Cli.Bots;
 using Veltrix.Cli.Game;
 using Veltrix.Cli.Launch;
@@ -48,6 +49,17 @@ internal static class Commands
                               redis-benchmark ZADD (pipelined) against a private in-memory redis-server as the
                               baseline. Prints progress, a table with the budget's verdicts, and writes
                               --out/leaderboard-<UTC time>.json (default artifacts/bench)
+          bench-timers [--timers N] [--rate R] [--worlds N] [--inflight N] [--warmup-timers N] [--lead 30s]
+                [--drain 30s] [--deadline 20m] [--smoke] [--port N] [--out DIR]
+                              measure the spawn timer (DESIGN.md section 7, "spawn timers"): its process from
+                              the build output against a stand-in resolver in this process, --timers timers
+                              (default 1,000,000) scheduled through ScheduleOnce (--inflight calls at a time,
+                              default 64) in --worlds worlds (default 4096), due at --rate fires/s (default
+                              100k) from a first due time after the last is scheduled (--lead, default from
+                              the warm-up's schedule rate); per-second progress, the lateness of every spawn
+                              at the stand-in, a table with the budget's verdicts and a JSON report
+                              artifacts/bench/timers-<UTC time>.json. --smoke: 100,000 timers at 50k/s, and
+                              the exit code says only whether every scheduled timer arrived
           count-trx DIR       count the results in DIR's *.trx files; prints "N passed, N failed"
           help                this text
         """;
@@ -76,6 +88,8 @@ internal static class Commands
                 "bench-leaderboard" => await BenchLeaderboardAsync(CommandLine.Parse(rest, ["no-redis", "jit"],
                     "players", "worlds", "duration", "warmup", "subscribers", "top", "hz", "watch-rate", "feed-batch", "port", "bin-dir", "out",
                     "repo", "configuration"), args),
+                "bench-timers" => await BenchTimersAsync(CommandLine.Parse(rest, ["smoke"],
+                    "timers", "rate", "worlds", "inflight", "warmup-timers", "lead", "drain", "deadline", "port", "out", "repo", "configuration"), args),
                 "count-trx" => CountTrx(CommandLine.Parse(rest)),
                 "help" or "--help" or "-h" => Help(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
@@ -320,6 +334,39 @@ internal static class Commands
         }
         binDir = dir;
         return true;
+    }
+
+    private static async Task<int> BenchTimersAsync(CommandLine line, string[] args)
+    {
+        var smoke = line.Flag("smoke");
+        var repo = Repo(line);
+        var options = new TimerBenchOptions
+        {
+            Timers = line.Int("timers", smoke ? 100_000 : 1_000_000, 1, 10_000_000),
+            Rate = line.Text("rate") is { } rate ? ParseRate(rate) : smoke ? 50_000 : 100_000,
+            Worlds = line.Int("worlds", 4096, 1, 1_000_000),
+            InFlight = line.Int("inflight", 64, 1, 4_096),
+            WarmupTimers = line.Int("warmup-timers", smoke ? 5_000 : 20_000, 0, 1_000_000),
+            Lead = line.Text("lead") is null ? null : Duration(line, "lead", TimeSpan.Zero, TimeSpan.FromSeconds(1)),
+            Drain = Duration(line, "drain", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1)),
+            Deadline = Duration(line, "deadline", TimeSpan.FromMinutes(20), TimeSpan.FromSeconds(10)),
+            Smoke = smoke,
+            RepoRoot = repo,
+            Configuration = line.Text("configuration") ?? OwnConfiguration(),
+            BasePort = line.Text("port") is null ? null : line.Int("port", PortLayout.DefaultBasePort, 1024, 65535 - PortLayout.Span),
+            OutputDir = Path.GetFullPath(line.Text("out") ?? Path.Combine(repo, "artifacts", "bench")),
+            Command = "./veltrix bench timers" + (args.Length > 1 ? " " + string.Join(' ', args[1..]) : ""),
+        };
+
+        using var signals = new StopSignals();
+        var stop = signals.Source;
+        var report = await new TimerBenchRunner(options, Console.Out).RunAsync(stop.Token);
+        if (stop.IsCancellationRequested)
+        {
+            return 130;
+        }
+        // Only whether every accepted timer arrived decides; never a timing (the smoke check's contract too).
+        return report.Completed && report.AllArrived ? 0 : 1;
     }
 
     private static TimeSpan Duration(CommandLine line, string name, TimeSpan fallback, TimeSpan min)

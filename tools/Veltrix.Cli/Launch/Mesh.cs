@@ -50,8 +50,7 @@ public sealed class Mesh : IAsyncDisposable
                 $"resolvers must be from 1 to the partition count ({settings.Partitions}), got {settings.Resolvers}", nameof(settings));
         }
         Ports = new PortLayout(settings.BasePort, settings.Resolvers);
-        var services = ServiceCatalog.StartOrderFor(settings.Resolvers);
-        Services = settings.Only is { } only ? [.. services.Where(s => only.Contains(s.Name))] : services;
+        Services = settings.Only ?? ServiceCatalog.StartOrderFor(settings.Resolvers);
     }
 
     public PortLayout Ports { get; }
@@ -93,8 +92,8 @@ public sealed class Mesh : IAsyncDisposable
             throw new MeshStartException(
                 $"not built: {string.Join(", ", missing)} (build with: dotnet build Veltrix.slnx -c {_settings.Configuration})");
         }
-        // The ports of the services this mesh runs: a component benchmark's stand-ins hold the others.
-        var busy = Services.SelectMany(s => (int[])[s.GrpcPort(Ports), s.HttpPort(Ports)]).Where(p => !PortProbe.IsFree(p)).ToList();
+        // Only the ports of the services started here: a stand-in may already hold another's.
+        var busy = Services.SelectMany(s => new[] { s.GrpcPort(Ports), s.HttpPort(Ports) }).Where(p => !PortProbe.IsFree(p)).ToList();
         if (busy.Count > 0)
         {
             throw new MeshStartException(
@@ -169,9 +168,13 @@ public sealed class Mesh : IAsyncDisposable
             args.Add(Arg("Veltrix:Storage:DataDir", Path.Combine(_settings.DataDir, spec.Name)));
             args.AddRange(_settings.ResolverArguments);
         }
-        if (spec == ServiceCatalog.SpawnTimer && _settings.SpawnWorlds.Count > 0)
+        if (spec == ServiceCatalog.SpawnTimer)
         {
-            args.Add(Arg("Veltrix:SpawnTimer:Worlds", string.Join(',', _settings.SpawnWorlds)));
+            if (_settings.SpawnWorlds.Count > 0)
+            {
+                args.Add(Arg("Veltrix:SpawnTimer:Worlds", string.Join(',', _settings.SpawnWorlds)));
+            }
+            args.AddRange(_settings.SpawnTimerArguments);
         }
         return args;
     }

@@ -25,11 +25,15 @@ public sealed record MeshSettings
     /// <summary>More <c>--Key=value</c> arguments for every resolver instance, e.g. the Redis store's (bench --redis).</summary>
     public IReadOnlyList<string> ResolverArguments { get; init; } = [];
 
+    /// <summary>More <c>--Key=value</c> arguments for the spawn timer, e.g. its pending limit (bench timers).</summary>
+    public IReadOnlyList<string> SpawnTimerArguments { get; init; } = [];
+
     /// <summary>
-    /// When set, only the services of these names run (a component benchmark stands in for the others on their
-    /// ports); the ports are laid out as for the whole mesh.
+    /// Start only these services, in this order; the addresses of the others still follow the port layout,
+    /// where a bench may put a stand-in (bench timers runs the spawn timer against a stand-in resolver).
+    /// Null: the whole mesh.
     /// </summary>
-    public IReadOnlyList<string>? Only { get; init; }
+    public IReadOnlyList<ServiceSpec>? Only { get; init; }
 
     /// <summary>Worlds the spawn timer keeps seeded with treasures (the bots' worlds).</summary>
     public IReadOnlyList<string> SpawnWorlds { get; init; } = [];

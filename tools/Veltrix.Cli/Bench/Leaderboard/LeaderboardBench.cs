@@ -113,7 +113,7 @@ public sealed class LeaderboardBench : IDisposable
             BasePort = basePort,
             Configuration = o.Configuration,
             BinDir = o.BinDir,
-            Only = [ServiceCatalog.Leaderboard.Name],
+            Only = [ServiceCatalog.Leaderboard],
         };
         await using var mesh = new Mesh(settings, _out);
         var subscribed = ScoreTraffic.Clock();
