@@ -40,7 +40,7 @@ internal static class Commands
                               (default artifacts/bench). --smoke: 10 s after 2 s of warm-up, and the exit
                               code says only whether every event sent was acked without error
           bench-leaderboard [--players 1000000] [--worlds 1024] [--duration 20s] [--warmup 3s] [--subscribers 10000]
-                [--top 100] [--hz 10] [--watch-rate 100000] [--feed-batch 512] [--no-redis] [--jit] [--bin-dir DIR]
+                [--top 100] [--hz 10] [--watch-rate 10000] [--feed-batch 512] [--no-redis] [--jit] [--bin-dir DIR]
                 [--port N] [--out DIR]
                               measure the leaderboard alone (AOT binary) against a stand-in score feed on the
                               resolver's port: a snapshot of --players, then score changes flat out while Top
@@ -293,7 +293,7 @@ internal static class Commands
             Subscribers = line.Int("subscribers", 10_000, 0, 100_000),
             TopN = line.Int("top", 100, 1, 100),
             MaxHz = line.Int("hz", 10, 1, 10),
-            WatchRate = line.Text("watch-rate") is { } rate ? (long)ParseRate(rate) : 100_000,
+            WatchRate = line.Text("watch-rate") is { } rate ? (long)ParseRate(rate) : 10_000,
             FeedBatch = line.Int("feed-batch", 512, 1, 16_384),
             Redis = !line.Flag("no-redis"),
             RepoRoot = repo,

@@ -54,8 +54,10 @@ internal sealed class BoardWatcher(
         store.TryGet(boardName, out var board);
         var sent = board?.ReadTop();
         var seenTopVersion = sent?.TopVersion ?? -1;
-        await SendAsync(stream, Frame(frame, boardName, sent, topN), writeTimeout);
+        // Frames are paced from when each began to go out, so a write's own time does not stretch the interval:
+        // a subscriber at max_hz 10 gets ten frames a second while the top keeps changing, not 1 / (100 ms + write).
         var lastSent = time.GetTimestamp();
+        await SendAsync(stream, Frame(frame, boardName, sent, topN), writeTimeout);
 
         while (true)
         {
@@ -97,8 +99,8 @@ internal sealed class BoardWatcher(
                 continue;
             }
             sent = top;
-            await SendAsync(stream, Frame(frame, boardName, top, topN), writeTimeout);
             lastSent = time.GetTimestamp();
+            await SendAsync(stream, Frame(frame, boardName, top, topN), writeTimeout);
         }
     }
 

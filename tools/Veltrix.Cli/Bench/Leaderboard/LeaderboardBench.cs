@@ -349,9 +349,11 @@ public sealed class LeaderboardBench : IDisposable
         if (report.Watch is { } w)
         {
             var all = w.ReceivingAtEnd == _options.Subscribers && w.Failed == 0 && w.Ended == 0;
+            // The top changes every 10 ms (the beacon), so every subscriber is owed a frame every 1/max_hz.
+            var atRate = w.FramesPerSubscriberPerSecond >= 0.95 * _options.MaxHz;
             rows.Add(new BudgetRow("Watch: top-100 at 10 Hz", "10,000 subscribers, p99 frame delay ≤ 250 ms",
                 string.Create(c, $"{w.ReceivingAtEnd:N0} receiving, {w.FramesPerSubscriberPerSecond:0.0} frames/s each, delay p99 {BenchTable.Ms(w.DelayUs.P99)} (max {BenchTable.Ms(w.DelayUs.Max)})"),
-                all && _options.Subscribers >= 10_000 && _options.TopN >= 100 && w.DelayUs.Count > 0 && w.DelayUs.P99 <= 250_000 ? Budget.Met : Budget.NotMet));
+                all && atRate && _options.Subscribers >= 10_000 && _options.TopN >= 100 && w.DelayUs.Count > 0 && w.DelayUs.P99 <= 250_000 ? Budget.Met : Budget.NotMet));
         }
         return rows;
     }

@@ -15,8 +15,11 @@ public sealed record LeaderboardBenchOptions
     public int TopN { get; init; } = 100;
     public int MaxHz { get; init; } = 10;
 
-    /// <summary>Score changes per second fed while the subscribers watch; 0 is flat out.</summary>
-    public long WatchRate { get; init; } = 100_000;
+    /// <summary>
+    /// Score changes per second fed while the subscribers watch; 0 is flat out. The default is about what the mesh
+    /// makes at its measured throughput (a dig every 64th event at 560k events/s, and only claims change scores).
+    /// </summary>
+    public long WatchRate { get; init; } = 10_000;
 
     /// <summary>Changes per feed message.</summary>
     public int FeedBatch { get; init; } = 512;
