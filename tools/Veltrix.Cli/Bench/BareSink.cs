@@ -1,13 +1,4 @@
-using System.Net;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.V1;
 
 namespace Veltrix.Cli.Bench;
@@ -19,50 +10,19 @@ namespace Veltrix.Cli.Bench;
 /// </summary>
 public sealed class BareSink : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackGrpcHost _host;
 
-    private BareSink(WebApplication app, Uri address)
+    private BareSink(LoopbackGrpcHost host)
     {
-        _app = app;
-        Address = address;
+        _host = host;
     }
 
-    public Uri Address { get; }
+    public Uri Address => _host.Address;
 
-    public static async Task<BareSink> StartAsync(CancellationToken cancellationToken)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        var app = builder.Build();
-        try
-        {
-            app.MapGrpcService<SinkService>();
-            await app.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        return new BareSink(app, new Uri(address));
-    }
+    public static async Task<BareSink> StartAsync(CancellationToken cancellationToken) =>
+        new(await LoopbackGrpcHost.StartAsync<SinkService>(0, static _ => { }, cancellationToken));
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (TimeoutException)
-        {
-            // Disposing below closes what is left.
-        }
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     private sealed class SinkService : Ingest.IngestBase
     {

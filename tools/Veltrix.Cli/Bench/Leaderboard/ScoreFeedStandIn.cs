@@ -1,13 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.Wire;
 
 namespace Veltrix.Cli.Bench.Leaderboard;
@@ -20,12 +15,12 @@ namespace Veltrix.Cli.Bench.Leaderboard;
 /// </summary>
 public sealed class ScoreFeedStandIn : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackGrpcHost _host;
     private readonly FeedState _state;
 
-    private ScoreFeedStandIn(WebApplication app, FeedState state)
+    private ScoreFeedStandIn(LoopbackGrpcHost host, FeedState state)
     {
-        _app = app;
+        _host = host;
         _state = state;
     }
 
@@ -50,39 +45,27 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(traffic);
         ArgumentOutOfRangeException.ThrowIfLessThan(changesPerMessage, 1);
         var state = new FeedState(traffic, changesPerMessage);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(state);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<FeedService>, FeedMethods>());
-        var app = builder.Build();
         try
         {
-            app.MapGrpcService<FeedService>();
-            await app.StartAsync(cancellationToken);
+            var host = await LoopbackGrpcHost.StartAsync<FeedService>(port, services =>
+            {
+                services.AddSingleton(state);
+                services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<FeedService>, FeedMethods>());
+            }, cancellationToken);
+            return new ScoreFeedStandIn(host, state);
         }
         catch
         {
-            await app.DisposeAsync();
+            state.Dispose();
             throw;
         }
-        return new ScoreFeedStandIn(app, state);
     }
 
     public async ValueTask DisposeAsync()
     {
+        // A live subscription runs until stopped: end it first, so the host's stop does not wait it out.
         await _state.Stopping.CancelAsync();
-        try
-        {
-            await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (TimeoutException)
-        {
-            // Disposing below closes what is left.
-        }
-        await _app.DisposeAsync();
+        await _host.DisposeAsync();
         _state.Dispose();
     }
 

@@ -1,12 +1,7 @@
-using System.Net;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Veltrix.Contracts.Internal;
 using Veltrix.Contracts.Wire;
 
@@ -21,50 +16,25 @@ namespace Veltrix.Cli.Bench.Timers;
 /// </summary>
 public sealed class SpawnReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackGrpcHost _host;
 
-    private SpawnReceiver(WebApplication app)
+    private SpawnReceiver(LoopbackGrpcHost host)
     {
-        _app = app;
+        _host = host;
     }
 
     public static async Task<SpawnReceiver> StartAsync(int port, TimerLedger ledger, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(time);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(new Writer(ledger, time));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<Writer>, WriterMethods>());
-        var app = builder.Build();
-        try
+        return new SpawnReceiver(await LoopbackGrpcHost.StartAsync<Writer>(port, services =>
         {
-            app.MapGrpcService<Writer>();
-            await app.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-        return new SpawnReceiver(app);
+            services.AddSingleton(new Writer(ledger, time));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<Writer>, WriterMethods>());
+        }, cancellationToken));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await _app.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (TimeoutException)
-        {
-            // Disposing below closes what is left.
-        }
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     /// <summary>Only what <see cref="WriterMethods"/> binds; no generated base class, so no other method is offered.</summary>
     internal sealed class Writer(TimerLedger ledger, TimeProvider time)
