@@ -63,7 +63,7 @@ public sealed class Partition : IDisposable
         _flags = flags;
         _logger = logger;
         State = new PartitionState(id, options);
-        _snapshots = new SnapshotCompactor(id, options, storage, time, logger,
+        _snapshots = new SnapshotCompactor(id, storage, time, logger,
             (before, cancellationToken) => RunAsync(new TrimWork(before), cancellationToken), snapshotGate);
         _queue = Channel.CreateBounded<PartitionWork>(new BoundedChannelOptions(options.QueueCapacity)
         {
@@ -307,8 +307,12 @@ public sealed class Partition : IDisposable
 
         if (_eventsSinceSnapshot >= _storage.SnapshotEveryEvents && !_snapshots.Running)
         {
+            // Between turns the state is exactly the log's up to its end: its image is the snapshot at that position.
+            var position = State.NextPosition;
+            var capturing = Environment.TickCount64;
+            var (image, length) = PartitionImages.CapturePooled(State, position);
+            _snapshots.Start(_log!, image, length, position, State.MaxStampMs, _eventsSinceSnapshot, Environment.TickCount64 - capturing, stopping);
             _eventsSinceSnapshot = 0;
-            _snapshots.Start(_log!, stopping);
         }
     }
 

@@ -4,15 +4,15 @@ using Veltrix.Storage;
 namespace Veltrix.Resolver;
 
 /// <summary>
-/// Takes a partition's snapshots in the background, so the loop never stops for one: rebuilds the state
-/// from the newest snapshot plus the log after it (the same replay recovery does), writes that as the next
-/// snapshot, then trims the log past the rollback horizon. The replay needs no lock on the live state;
-/// it costs the background thread a replay of the events since the last snapshot. The replay builds a
-/// second copy of the partition's state, so the partitions of one resolver take turns (<c>gate</c>): at
-/// most one extra partition's state is in memory, and at most one replay competes with the loops for CPU.
+/// Writes a partition's snapshots in the background and then trims the log past the rollback horizon. The
+/// loop captures the image of its own state between two turns (<see cref="PartitionImages.CapturePooled"/>:
+/// the state is exactly that of the log up to the turn's end) and hands the bytes over, so the loop stops
+/// only for the capture and nothing replays the log to rebuild a second copy of the state. (The replay this
+/// replaced cost a tenth of a core, and its copy of the state lived long enough to be promoted: it brought
+/// on the resolver's gen2 collections under load.) The partitions of one resolver write in turns (<c>gate</c>).
 /// </summary>
 internal sealed class SnapshotCompactor(
-    int partition, ResolverOptions options, StorageOptions storage, TimeProvider time, ILogger logger,
+    int partition, StorageOptions storage, TimeProvider time, ILogger logger,
     Func<long, CancellationToken, Task> trimOnLoop, SemaphoreSlim? gate = null)
 {
     // Latest stamps of the snapshots seen so far, so the horizon check reads each snapshot once.
@@ -21,64 +21,62 @@ internal sealed class SnapshotCompactor(
 
     public bool Running => !_running.IsCompleted;
 
-    /// <summary>Starts a snapshot of <paramref name="log"/> unless one is being taken.</summary>
-    public void Start(IPartitionLog log, CancellationToken stopping)
+    /// <summary>
+    /// Starts writing a snapshot at <paramref name="position"/>: <paramref name="length"/> bytes of
+    /// <paramref name="image"/>, a buffer rented from the shared pool that this returns once written. The caller
+    /// checks <see cref="Running"/> first: one snapshot of a partition at a time.
+    /// </summary>
+    public void Start(IPartitionLog log, byte[] image, int length, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
     {
-        if (!Running)
+        if (Running)
         {
-            _running = Task.Run(() => CompactAsync(log, stopping), CancellationToken.None);
+            System.Buffers.ArrayPool<byte>.Shared.Return(image);
+            throw new InvalidOperationException("a snapshot of this partition is still being written");
         }
+        _running = Task.Run(() => WriteAsync(log, image, length, position, maxStampMs, events, captureMs, stopping), CancellationToken.None);
     }
 
     /// <summary>Waits for a snapshot in progress to end (the caller cancelled it).</summary>
     public Task WaitAsync() => _running;
 
-    private async Task CompactAsync(IPartitionLog log, CancellationToken stopping)
+    private async Task WriteAsync(IPartitionLog log, byte[] image, int length, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
     {
-        if (gate is not null)
-        {
-            try
-            {
-                await gate.WaitAsync(stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
         try
         {
-            await CompactNowAsync(log, stopping).ConfigureAwait(false);
+            if (gate is not null)
+            {
+                try
+                {
+                    await gate.WaitAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            try
+            {
+                await WriteNowAsync(log, image.AsMemory(0, length), position, maxStampMs, events, captureMs, stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate?.Release();
+            }
         }
         finally
         {
-            gate?.Release();
+            System.Buffers.ArrayPool<byte>.Shared.Return(image);
         }
     }
 
-    private async Task CompactNowAsync(IPartitionLog log, CancellationToken stopping)
+    private async Task WriteNowAsync(IPartitionLog log, ReadOnlyMemory<byte> image, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
     {
         try
         {
             var started = Environment.TickCount64;
-            var state = new PartitionState(partition, options) { Replaying = true };
-            var (_, replayed, position) = await PartitionReplay.RebuildAsync(state, log, stopping).ConfigureAwait(false);
-            if (replayed == 0)
-            {
-                return;
-            }
-            state.ForgetRollbacksBefore(log.FirstPosition);
-            var (image, length) = PartitionImages.CapturePooled(state, position);
-            try
-            {
-                await log.WriteSnapshotAsync(position, image.AsMemory(0, length), stopping).ConfigureAwait(false);
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(image);
-            }
-            _stamps[position] = state.MaxStampMs;
-            Log.SnapshotWritten(logger, partition, position, replayed, Environment.TickCount64 - started);
+            await log.WriteSnapshotAsync(position, image, stopping).ConfigureAwait(false);
+            _stamps[position] = maxStampMs;
+            Log.SnapshotWritten(logger, partition, position, events, captureMs, Environment.TickCount64 - started);
             await TrimPastHorizonAsync(log, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
