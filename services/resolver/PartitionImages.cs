@@ -13,17 +13,243 @@ public static class PartitionImages
     public static byte[] Capture(PartitionState state, long position) => Image(state, position).ToByteArray();
 
     /// <summary>
-    /// The snapshot bytes in a buffer rented from the shared pool (the caller returns it): images of busy
-    /// partitions are megabytes, and a fresh array each time went to the large-object heap and brought on
-    /// gen2 collections.
+    /// The snapshot bytes in a buffer rented from the shared pool (the caller returns it), the same bytes as
+    /// <see cref="Capture"/>. The loop captures its state this way between two turns, so it is written without
+    /// a message per player or treasure: at a million players those were a burst of allocations that the GC
+    /// then had to trace through the whole heap. Worlds, players and treasures are sorted in pooled arrays too.
     /// </summary>
     public static (byte[] Buffer, int Length) CapturePooled(PartitionState state, long position)
     {
-        var image = Image(state, position);
-        var length = image.CalculateSize();
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-        image.WriteTo(buffer.AsSpan(0, length));
-        return (buffer, length);
+        var worlds = Sorted(state.Worlds, static w => w.Id, out var worldCount);
+        try
+        {
+            // The parts that are small whatever the state (flags, rollback marks) go through their messages.
+            var head = new PartitionImage
+            {
+                Partition = (uint)state.Id,
+                Position = (ulong)position,
+                Flags = ToImage(state.Flags),
+                MaxStampMs = state.MaxStampMs,
+            };
+            head.Rollbacks.AddRange(state.Rollbacks);
+            var size = head.CalculateSize();
+            for (var i = 0; i < worldCount; i++)
+            {
+                var world = WorldSize(worlds[i]);
+                size += 1 + CodedOutputStream.ComputeLengthSize(world) + world;
+            }
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+            var output = new CodedOutputStream(buffer);
+            // Field order as the generated serializer writes it: 1 partition, 2 position, 3 worlds, 4 flags, 5, 6.
+            if (head.Partition != 0)
+            {
+                output.WriteTag(1, WireFormat.WireType.Varint);
+                output.WriteUInt32(head.Partition);
+            }
+            if (head.Position != 0)
+            {
+                output.WriteTag(2, WireFormat.WireType.Varint);
+                output.WriteUInt64(head.Position);
+            }
+            for (var i = 0; i < worldCount; i++)
+            {
+                output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+                WriteWorld(output, worlds[i]);
+            }
+            head.Partition = 0;
+            head.Position = 0;
+            head.WriteTo(output);
+            output.Flush();
+            return (buffer, (int)output.Position);
+        }
+        finally
+        {
+            ReturnSorted(worlds, worldCount);
+        }
+    }
+
+    private static int WorldSize(World world)
+    {
+        var size = world.Id.Length == 0 ? 0 : 1 + CodedOutputStream.ComputeStringSize(world.Id);
+        foreach (var p in world.Players)
+        {
+            var player = PlayerSize(p);
+            size += 1 + CodedOutputStream.ComputeLengthSize(player) + player;
+        }
+        foreach (var t in world.AllTreasures)
+        {
+            var treasure = TreasureSize(t);
+            size += 1 + CodedOutputStream.ComputeLengthSize(treasure) + treasure;
+        }
+        return size;
+    }
+
+    private static void WriteWorld(CodedOutputStream output, World world)
+    {
+        output.WriteLength(WorldSize(world));
+        if (world.Id.Length != 0)
+        {
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteString(world.Id);
+        }
+        var players = Sorted(world.Players, static p => p.Id, out var playerCount);
+        try
+        {
+            for (var i = 0; i < playerCount; i++)
+            {
+                output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+                WritePlayer(output, players[i]);
+            }
+        }
+        finally
+        {
+            ReturnSorted(players, playerCount);
+        }
+        var treasures = Sorted(world.AllTreasures, static t => t.Id, out var treasureCount);
+        try
+        {
+            for (var i = 0; i < treasureCount; i++)
+            {
+                output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+                WriteTreasure(output, treasures[i]);
+            }
+        }
+        finally
+        {
+            ReturnSorted(treasures, treasureCount);
+        }
+    }
+
+    // PlayerImage as the generated serializer writes it: fields in number order, defaults left out except the
+    // optional last_teleport_stamp_ms, which is written whenever it is set.
+    private static int PlayerSize(Player p)
+    {
+        var size = 0;
+        size += p.Id.Length != 0 ? 1 + CodedOutputStream.ComputeStringSize(p.Id) : 0;
+        size += p.X != 0 ? 1 + CodedOutputStream.ComputeSInt32Size(p.X) : 0;
+        size += p.Y != 0 ? 1 + CodedOutputStream.ComputeSInt32Size(p.Y) : 0;
+        size += p.Score != 0 ? 1 + CodedOutputStream.ComputeInt64Size(p.Score) : 0;
+        size += p.ScoreReachedAtMs != 0 ? 1 + CodedOutputStream.ComputeInt64Size(p.ScoreReachedAtMs) : 0;
+        size += p.LastSeq != 0 ? 1 + CodedOutputStream.ComputeUInt64Size(p.LastSeq) : 0;
+        size += p.Online ? 2 : 0;
+        size += p.LastClientTimeMs != 0 ? 1 + CodedOutputStream.ComputeInt64Size(p.LastClientTimeMs) : 0;
+        size += p.LastMotionClientTimeMs != 0 ? 1 + CodedOutputStream.ComputeInt64Size(p.LastMotionClientTimeMs) : 0;
+        size += p.LastTeleportStampMs is { } teleported ? 1 + CodedOutputStream.ComputeInt64Size(teleported) : 0;
+        size += p.Joined ? 2 : 0;
+        return size;
+    }
+
+    private static void WritePlayer(CodedOutputStream output, Player p)
+    {
+        output.WriteLength(PlayerSize(p));
+        if (p.Id.Length != 0)
+        {
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteString(p.Id);
+        }
+        if (p.X != 0)
+        {
+            output.WriteTag(2, WireFormat.WireType.Varint);
+            output.WriteSInt32(p.X);
+        }
+        if (p.Y != 0)
+        {
+            output.WriteTag(3, WireFormat.WireType.Varint);
+            output.WriteSInt32(p.Y);
+        }
+        WriteInt64(output, 4, p.Score);
+        WriteInt64(output, 5, p.ScoreReachedAtMs);
+        if (p.LastSeq != 0)
+        {
+            output.WriteTag(6, WireFormat.WireType.Varint);
+            output.WriteUInt64(p.LastSeq);
+        }
+        WriteBool(output, 7, p.Online);
+        WriteInt64(output, 8, p.LastClientTimeMs);
+        WriteInt64(output, 9, p.LastMotionClientTimeMs);
+        if (p.LastTeleportStampMs is { } teleported)
+        {
+            output.WriteTag(10, WireFormat.WireType.Varint);
+            output.WriteInt64(teleported);
+        }
+        WriteBool(output, 11, p.Joined);
+    }
+
+    private static int TreasureSize(Treasure t)
+    {
+        var size = 0;
+        size += t.Id.Length != 0 ? 1 + CodedOutputStream.ComputeStringSize(t.Id) : 0;
+        size += t.X != 0 ? 1 + CodedOutputStream.ComputeSInt32Size(t.X) : 0;
+        size += t.Y != 0 ? 1 + CodedOutputStream.ComputeSInt32Size(t.Y) : 0;
+        size += t.Value != 0 ? 1 + CodedOutputStream.ComputeInt64Size(t.Value) : 0;
+        size += t.ClaimedBy is { Length: > 0 } claimer ? 1 + CodedOutputStream.ComputeStringSize(claimer) : 0;
+        return size;
+    }
+
+    private static void WriteTreasure(CodedOutputStream output, Treasure t)
+    {
+        output.WriteLength(TreasureSize(t));
+        if (t.Id.Length != 0)
+        {
+            output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            output.WriteString(t.Id);
+        }
+        if (t.X != 0)
+        {
+            output.WriteTag(2, WireFormat.WireType.Varint);
+            output.WriteSInt32(t.X);
+        }
+        if (t.Y != 0)
+        {
+            output.WriteTag(3, WireFormat.WireType.Varint);
+            output.WriteSInt32(t.Y);
+        }
+        WriteInt64(output, 4, t.Value);
+        if (t.ClaimedBy is { Length: > 0 } claimer)
+        {
+            output.WriteTag(5, WireFormat.WireType.LengthDelimited);
+            output.WriteString(claimer);
+        }
+    }
+
+    private static void WriteInt64(CodedOutputStream output, int field, long value)
+    {
+        if (value != 0)
+        {
+            output.WriteTag(field, WireFormat.WireType.Varint);
+            output.WriteInt64(value);
+        }
+    }
+
+    private static void WriteBool(CodedOutputStream output, int field, bool value)
+    {
+        if (value)
+        {
+            output.WriteTag(field, WireFormat.WireType.Varint);
+            output.WriteBool(true);
+        }
+    }
+
+    // The items ordered by id (ordinal), in an array rented from the shared pool.
+    private static T[] Sorted<T>(IReadOnlyCollection<T> items, Func<T, string> id, out int count)
+        where T : class
+    {
+        count = items.Count;
+        var array = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(count, 1));
+        var i = 0;
+        foreach (var item in items)
+        {
+            array[i++] = item;
+        }
+        array.AsSpan(0, count).Sort((a, b) => string.CompareOrdinal(id(a), id(b)));
+        return array;
+    }
+
+    private static void ReturnSorted<T>(T[] array, int count) where T : class
+    {
+        // Cleared so that the pool does not keep players or worlds alive.
+        array.AsSpan(0, count).Clear();
+        System.Buffers.ArrayPool<T>.Shared.Return(array);
     }
 
     private static PartitionImage Image(PartitionState state, long position)
