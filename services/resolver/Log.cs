@@ -23,8 +23,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Error, "Partition {Partition}: appending to the log failed; the turn was refused and the partition recovers from its store")]
     public static partial void AppendFailed(ILogger logger, int partition, Exception exception);
 
-    [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot at log position {Position} ({Events} events since the last) captured on the loop in {CaptureMs} ms, written in the background in {ElapsedMs} ms")]
-    public static partial void SnapshotWritten(ILogger logger, int partition, long position, long events, long captureMs, long elapsedMs);
+    [LoggerMessage(8, LogLevel.Information, "Partition {Partition}: snapshot at log position {Position} ({Events} events since the last) copied on the loop in {CopyMs} ms, encoded and written in the background in {ElapsedMs} ms")]
+    public static partial void SnapshotWritten(ILogger logger, int partition, long position, long events, long copyMs, long elapsedMs);
 
     [LoggerMessage(9, LogLevel.Warning, "Partition {Partition}: snapshot failed; the log still holds everything")]
     public static partial void SnapshotFailed(ILogger logger, int partition, Exception exception);

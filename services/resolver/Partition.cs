@@ -307,11 +307,10 @@ public sealed class Partition : IDisposable
 
         if (_eventsSinceSnapshot >= _storage.SnapshotEveryEvents && !_snapshots.Running)
         {
-            // Between turns the state is exactly the log's up to its end: its image is the snapshot at that position.
-            var position = State.NextPosition;
-            var capturing = Environment.TickCount64;
-            var (image, length) = PartitionImages.CapturePooled(State, position);
-            _snapshots.Start(_log!, image, length, position, State.MaxStampMs, _eventsSinceSnapshot, Environment.TickCount64 - capturing, stopping);
+            // Between turns the state is exactly the log's up to its end: a copy of it is the snapshot at that position.
+            var copying = Environment.TickCount64;
+            var copy = PartitionCopy.Take(State);
+            _snapshots.Start(_log!, copy, State.NextPosition, _eventsSinceSnapshot, Environment.TickCount64 - copying, stopping);
             _eventsSinceSnapshot = 0;
         }
     }

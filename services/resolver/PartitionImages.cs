@@ -14,69 +14,73 @@ public static class PartitionImages
 
     /// <summary>
     /// The snapshot bytes in a buffer rented from the shared pool (the caller returns it), the same bytes as
-    /// <see cref="Capture"/>. The loop captures its state this way between two turns, so it is written without
-    /// a message per player or treasure: at a million players those were a burst of allocations that the GC
-    /// then had to trace through the whole heap. Worlds, players and treasures are sorted in pooled arrays too.
+    /// <see cref="Capture"/>: <see cref="PartitionCopy.Take"/> then <see cref="Write"/>.
     /// </summary>
     public static (byte[] Buffer, int Length) CapturePooled(PartitionState state, long position)
     {
-        var worlds = Sorted(state.Worlds, static w => w.Id, out var worldCount);
-        try
-        {
-            // The parts that are small whatever the state (flags, rollback marks) go through their messages.
-            var head = new PartitionImage
-            {
-                Partition = (uint)state.Id,
-                Position = (ulong)position,
-                Flags = ToImage(state.Flags),
-                MaxStampMs = state.MaxStampMs,
-            };
-            head.Rollbacks.AddRange(state.Rollbacks);
-            var size = head.CalculateSize();
-            for (var i = 0; i < worldCount; i++)
-            {
-                var world = WorldSize(worlds[i]);
-                size += 1 + CodedOutputStream.ComputeLengthSize(world) + world;
-            }
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
-            var output = new CodedOutputStream(buffer);
-            // Field order as the generated serializer writes it: 1 partition, 2 position, 3 worlds, 4 flags, 5, 6.
-            if (head.Partition != 0)
-            {
-                output.WriteTag(1, WireFormat.WireType.Varint);
-                output.WriteUInt32(head.Partition);
-            }
-            if (head.Position != 0)
-            {
-                output.WriteTag(2, WireFormat.WireType.Varint);
-                output.WriteUInt64(head.Position);
-            }
-            for (var i = 0; i < worldCount; i++)
-            {
-                output.WriteTag(3, WireFormat.WireType.LengthDelimited);
-                WriteWorld(output, worlds[i]);
-            }
-            head.Partition = 0;
-            head.Position = 0;
-            head.WriteTo(output);
-            output.Flush();
-            return (buffer, (int)output.Position);
-        }
-        finally
-        {
-            ReturnSorted(worlds, worldCount);
-        }
+        using var copy = PartitionCopy.Take(state);
+        return Write(copy, position);
     }
 
-    private static int WorldSize(World world)
+    /// <summary>
+    /// Encodes a copy of a partition's state as its snapshot, into a buffer rented from the shared pool (the
+    /// caller returns it): the bytes the generated serializer writes for <see cref="Capture"/>'s image, without a
+    /// message per player or treasure (at a million players those were a burst of allocations the GC then
+    /// traced through the whole heap). Sorts the copy's worlds, players and treasures by id; runs off the loop.
+    /// </summary>
+    public static (byte[] Buffer, int Length) Write(PartitionCopy copy, long position)
+    {
+        ArgumentNullException.ThrowIfNull(copy);
+        copy.Sort();
+        // The parts that are small whatever the state (flags, rollback marks) go through their messages.
+        var head = new PartitionImage
+        {
+            Partition = copy.Partition,
+            Position = (ulong)position,
+            Flags = copy.Flags,
+            MaxStampMs = copy.MaxStampMs,
+        };
+        head.Rollbacks.AddRange(copy.Rollbacks);
+        var size = head.CalculateSize();
+        foreach (var world in copy.Worlds)
+        {
+            var worldSize = WorldSize(world);
+            size += 1 + CodedOutputStream.ComputeLengthSize(worldSize) + worldSize;
+        }
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+        var output = new CodedOutputStream(buffer);
+        // Field order as the generated serializer writes it: 1 partition, 2 position, 3 worlds, 4 flags, 5, 6.
+        if (head.Partition != 0)
+        {
+            output.WriteTag(1, WireFormat.WireType.Varint);
+            output.WriteUInt32(head.Partition);
+        }
+        if (head.Position != 0)
+        {
+            output.WriteTag(2, WireFormat.WireType.Varint);
+            output.WriteUInt64(head.Position);
+        }
+        foreach (var world in copy.Worlds)
+        {
+            output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            WriteWorld(output, world);
+        }
+        head.Partition = 0;
+        head.Position = 0;
+        head.WriteTo(output);
+        output.Flush();
+        return (buffer, (int)output.Position);
+    }
+
+    private static int WorldSize(WorldCopy world)
     {
         var size = world.Id.Length == 0 ? 0 : 1 + CodedOutputStream.ComputeStringSize(world.Id);
-        foreach (var p in world.Players)
+        foreach (ref readonly var p in world.Players)
         {
             var player = PlayerSize(p);
             size += 1 + CodedOutputStream.ComputeLengthSize(player) + player;
         }
-        foreach (var t in world.AllTreasures)
+        foreach (ref readonly var t in world.Treasures)
         {
             var treasure = TreasureSize(t);
             size += 1 + CodedOutputStream.ComputeLengthSize(treasure) + treasure;
@@ -84,7 +88,7 @@ public static class PartitionImages
         return size;
     }
 
-    private static void WriteWorld(CodedOutputStream output, World world)
+    private static void WriteWorld(CodedOutputStream output, WorldCopy world)
     {
         output.WriteLength(WorldSize(world));
         if (world.Id.Length != 0)
@@ -92,37 +96,21 @@ public static class PartitionImages
             output.WriteTag(1, WireFormat.WireType.LengthDelimited);
             output.WriteString(world.Id);
         }
-        var players = Sorted(world.Players, static p => p.Id, out var playerCount);
-        try
+        foreach (ref readonly var p in world.Players)
         {
-            for (var i = 0; i < playerCount; i++)
-            {
-                output.WriteTag(2, WireFormat.WireType.LengthDelimited);
-                WritePlayer(output, players[i]);
-            }
+            output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+            WritePlayer(output, p);
         }
-        finally
+        foreach (ref readonly var t in world.Treasures)
         {
-            ReturnSorted(players, playerCount);
-        }
-        var treasures = Sorted(world.AllTreasures, static t => t.Id, out var treasureCount);
-        try
-        {
-            for (var i = 0; i < treasureCount; i++)
-            {
-                output.WriteTag(3, WireFormat.WireType.LengthDelimited);
-                WriteTreasure(output, treasures[i]);
-            }
-        }
-        finally
-        {
-            ReturnSorted(treasures, treasureCount);
+            output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            WriteTreasure(output, t);
         }
     }
 
     // PlayerImage as the generated serializer writes it: fields in number order, defaults left out except the
     // optional last_teleport_stamp_ms, which is written whenever it is set.
-    private static int PlayerSize(Player p)
+    private static int PlayerSize(in DomainPlayerImage p)
     {
         var size = 0;
         size += p.Id.Length != 0 ? 1 + CodedOutputStream.ComputeStringSize(p.Id) : 0;
@@ -139,7 +127,7 @@ public static class PartitionImages
         return size;
     }
 
-    private static void WritePlayer(CodedOutputStream output, Player p)
+    private static void WritePlayer(CodedOutputStream output, in DomainPlayerImage p)
     {
         output.WriteLength(PlayerSize(p));
         if (p.Id.Length != 0)
@@ -175,7 +163,7 @@ public static class PartitionImages
         WriteBool(output, 11, p.Joined);
     }
 
-    private static int TreasureSize(Treasure t)
+    private static int TreasureSize(in TreasureCopy t)
     {
         var size = 0;
         size += t.Id.Length != 0 ? 1 + CodedOutputStream.ComputeStringSize(t.Id) : 0;
@@ -186,7 +174,7 @@ public static class PartitionImages
         return size;
     }
 
-    private static void WriteTreasure(CodedOutputStream output, Treasure t)
+    private static void WriteTreasure(CodedOutputStream output, in TreasureCopy t)
     {
         output.WriteLength(TreasureSize(t));
         if (t.Id.Length != 0)
@@ -228,28 +216,6 @@ public static class PartitionImages
             output.WriteTag(field, WireFormat.WireType.Varint);
             output.WriteBool(true);
         }
-    }
-
-    // The items ordered by id (ordinal), in an array rented from the shared pool.
-    private static T[] Sorted<T>(IReadOnlyCollection<T> items, Func<T, string> id, out int count)
-        where T : class
-    {
-        count = items.Count;
-        var array = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(count, 1));
-        var i = 0;
-        foreach (var item in items)
-        {
-            array[i++] = item;
-        }
-        array.AsSpan(0, count).Sort((a, b) => string.CompareOrdinal(id(a), id(b)));
-        return array;
-    }
-
-    private static void ReturnSorted<T>(T[] array, int count) where T : class
-    {
-        // Cleared so that the pool does not keep players or worlds alive.
-        array.AsSpan(0, count).Clear();
-        System.Buffers.ArrayPool<T>.Shared.Return(array);
     }
 
     private static PartitionImage Image(PartitionState state, long position)

@@ -5,9 +5,9 @@ namespace Veltrix.Resolver;
 
 /// <summary>
 /// Writes a partition's snapshots in the background and then trims the log past the rollback horizon. The
-/// loop captures the image of its own state between two turns (<see cref="PartitionImages.CapturePooled"/>:
-/// the state is exactly that of the log up to the turn's end) and hands the bytes over, so the loop stops
-/// only for the capture and nothing replays the log to rebuild a second copy of the state. (The replay this
+/// loop copies its own state between two turns (<see cref="PartitionCopy.Take"/>: the state is exactly that
+/// of the log up to the turn's end) and hands the copy over; sorting, encoding and writing happen here. The
+/// loop stops only for the copy, and nothing replays the log to rebuild a second copy of the state. (The replay this
 /// replaced cost a tenth of a core, and its copy of the state lived long enough to be promoted: it brought
 /// on the resolver's gen2 collections under load.) The partitions of one resolver write in turns (<c>gate</c>).
 /// </summary>
@@ -22,26 +22,26 @@ internal sealed class SnapshotCompactor(
     public bool Running => !_running.IsCompleted;
 
     /// <summary>
-    /// Starts writing a snapshot at <paramref name="position"/>: <paramref name="length"/> bytes of
-    /// <paramref name="image"/>, a buffer rented from the shared pool that this returns once written. The caller
-    /// checks <see cref="Running"/> first: one snapshot of a partition at a time.
+    /// Starts writing the snapshot at <paramref name="position"/> of <paramref name="copy"/>, the state the loop
+    /// copied at that position; it is encoded (<see cref="PartitionImages.Write"/>) and written here, off the loop,
+    /// and disposed once written. The caller checks <see cref="Running"/> first: one snapshot of a partition at a time.
     /// </summary>
-    public void Start(IPartitionLog log, byte[] image, int length, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
+    public void Start(IPartitionLog log, PartitionCopy copy, long position, long events, long copyMs, CancellationToken stopping)
     {
         if (Running)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(image);
+            copy.Dispose();
             throw new InvalidOperationException("a snapshot of this partition is still being written");
         }
-        _running = Task.Run(() => WriteAsync(log, image, length, position, maxStampMs, events, captureMs, stopping), CancellationToken.None);
+        _running = Task.Run(() => WriteAsync(log, copy, position, events, copyMs, stopping), CancellationToken.None);
     }
 
     /// <summary>Waits for a snapshot in progress to end (the caller cancelled it).</summary>
     public Task WaitAsync() => _running;
 
-    private async Task WriteAsync(IPartitionLog log, byte[] image, int length, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
+    private async Task WriteAsync(IPartitionLog log, PartitionCopy copy, long position, long events, long copyMs, CancellationToken stopping)
     {
-        try
+        using (copy)
         {
             if (gate is not null)
             {
@@ -56,27 +56,31 @@ internal sealed class SnapshotCompactor(
             }
             try
             {
-                await WriteNowAsync(log, image.AsMemory(0, length), position, maxStampMs, events, captureMs, stopping).ConfigureAwait(false);
+                await WriteNowAsync(log, copy, position, events, copyMs, stopping).ConfigureAwait(false);
             }
             finally
             {
                 gate?.Release();
             }
         }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(image);
-        }
     }
 
-    private async Task WriteNowAsync(IPartitionLog log, ReadOnlyMemory<byte> image, long position, long? maxStampMs, long events, long captureMs, CancellationToken stopping)
+    private async Task WriteNowAsync(IPartitionLog log, PartitionCopy copy, long position, long events, long copyMs, CancellationToken stopping)
     {
         try
         {
             var started = Environment.TickCount64;
-            await log.WriteSnapshotAsync(position, image, stopping).ConfigureAwait(false);
-            _stamps[position] = maxStampMs;
-            Log.SnapshotWritten(logger, partition, position, events, captureMs, Environment.TickCount64 - started);
+            var (image, length) = PartitionImages.Write(copy, position);
+            try
+            {
+                await log.WriteSnapshotAsync(position, image.AsMemory(0, length), stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(image);
+            }
+            _stamps[position] = copy.MaxStampMs;
+            Log.SnapshotWritten(logger, partition, position, events, copyMs, Environment.TickCount64 - started);
             await TrimPastHorizonAsync(log, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
