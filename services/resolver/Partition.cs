@@ -35,8 +35,6 @@ public sealed class Partition : IDisposable
     private byte[] _entryBuffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IPartitionLog? _log;
-    private const int SnapshotStagger = 8;
-
     private long _eventsSinceSnapshot;
     // Events until the next snapshot: the first comes later the higher the partition's id (by up to 7/8 of the
     // interval), so that partitions taking the same load do not all stop to copy their state in the same turn.
@@ -44,6 +42,9 @@ public sealed class Partition : IDisposable
     private bool _failureIsTransient;
     private TimeSpan _retryDelay = MinRetryDelay;
     private Task _loop = Task.CompletedTask;
+
+    // First snapshots are spread over this many slices of the snapshot interval, by partition id.
+    private const int SnapshotStagger = 8;
 
     // A store that went away (Redis restarting) is tried again this often, doubling up to the maximum:
     // service resumes within about a second of the store's return.
