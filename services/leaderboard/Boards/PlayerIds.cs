@@ -22,8 +22,6 @@ internal sealed class PlayerIds
         _byChars = _numbers.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public int Count => Volatile.Read(ref _count);
-
     /// <summary>The id of a number this table gave out.</summary>
     public string this[int number] => Volatile.Read(ref _ids)[number];
 
@@ -83,7 +81,7 @@ internal sealed class PlayerIds
         {
             ids[number] = id;
         }
-        Volatile.Write(ref _count, number + 1);
+        _count = number + 1;
         // Published last: whoever finds the number can read its id.
         _numbers[id] = number;
         return number;

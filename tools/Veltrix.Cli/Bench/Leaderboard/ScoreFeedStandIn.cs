@@ -26,9 +26,6 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
 
     public ScoreTraffic Traffic => _state.Traffic;
 
-    /// <summary>Subscriptions whose snapshot went out in full.</summary>
-    public int SnapshotsSent => _state.SnapshotsSent;
-
     /// <summary>Live changes per second; 0 is flat out.</summary>
     public long Rate
     {
@@ -72,7 +69,6 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
     internal sealed class FeedState(ScoreTraffic traffic, int changesPerMessage) : IDisposable
     {
         private long _rate;
-        private int _snapshotsSent;
 
         public ScoreTraffic Traffic { get; } = traffic;
         public int ChangesPerMessage { get; } = changesPerMessage;
@@ -85,9 +81,6 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
             set => Volatile.Write(ref _rate, value);
         }
 
-        public int SnapshotsSent => Volatile.Read(ref _snapshotsSent);
-
-        public void SnapshotSent() => Interlocked.Increment(ref _snapshotsSent);
 
         public void Dispose()
         {
@@ -116,7 +109,6 @@ public sealed class ScoreFeedStandIn : IAsyncDisposable
                     await stream.WriteAsync(SerializedBatch.Borrow(buffer, length), token);
                 }
                 while (next < traffic.Players);
-                state.SnapshotSent();
 
                 var rate = -1L;
                 long paceStart = 0, paced = 0;

@@ -7,7 +7,7 @@ namespace Veltrix.Cli.Bench.Leaderboard;
 /// <summary>
 /// The score changes a benchmark feeds a leaderboard, as a resolver's score feed would: players <c>p0000000</c>…
 /// spread over worlds <c>w0</c>…, each change raising one random player's score in their world, and every
-/// <see cref="BeaconInterval"/> a change of the beacon player, whose score is far above everyone's and says when
+/// beacon interval a change of the beacon player, whose score is far above everyone's and says when
 /// it was made (<see cref="BeaconBase"/> plus microseconds of <see cref="Clock"/>). A subscriber that sees the
 /// beacon on top of a frame knows how old the newest news in that frame is.
 /// Messages are written as ScoreChanges bytes straight into a buffer: nothing per change is allocated, so the
@@ -16,7 +16,6 @@ namespace Veltrix.Cli.Bench.Leaderboard;
 public sealed class ScoreTraffic
 {
     public const string BeaconPlayer = "beacon";
-    public const string BeaconWorld = "w0";
 
     /// <summary>Beacon scores start here: above any player's score a run can reach.</summary>
     public const long BeaconBase = 1_000_000_000_000_000;
@@ -62,10 +61,6 @@ public sealed class ScoreTraffic
     }
 
     public int Players => _scores.Length;
-
-    public int Worlds => _worlds;
-
-    public TimeSpan BeaconInterval => TimeSpan.FromSeconds((double)_beaconEveryTicks / Stopwatch.Frequency);
 
     /// <summary>Changes written into messages so far (snapshots included).</summary>
     public long ChangesWritten => Volatile.Read(ref _changesWritten);
