@@ -70,14 +70,13 @@ internal sealed class SpawnTimerService(SpawnScheduler scheduler, TimeProvider t
         var reply = new ListPendingReply { Total = (uint)page.Total };
         foreach (var spawn in page.Spawns)
         {
-            var message = spawn.Message;
             reply.Spawns.Add(new PendingSpawn
             {
-                WorldId = message.WorldId,
-                TreasureId = message.TreasureId,
-                X = message.X,
-                Y = message.Y,
-                Value = message.Value,
+                WorldId = spawn.WorldId,
+                TreasureId = spawn.TreasureId,
+                X = spawn.X,
+                Y = spawn.Y,
+                Value = spawn.Value,
                 AtMs = spawn.DueMs,
             });
         }

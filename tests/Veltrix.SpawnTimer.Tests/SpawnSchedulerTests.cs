@@ -156,7 +156,7 @@ public sealed class SpawnSchedulerTests : IDisposable
         Advance(10);
         Assert.Single(_sink.Sent);
         Assert.Equal(1, _scheduler.PendingCount);
-        Assert.Equal("gold", Assert.Single(_scheduler.ListPending(null, 10).Spawns).Message.TreasureId);
+        Assert.Equal("gold", Assert.Single(_scheduler.ListPending(null, 10).Spawns).TreasureId);
 
         Advance(99);
         Assert.Single(_sink.Sent);
@@ -210,7 +210,7 @@ public sealed class SpawnSchedulerTests : IDisposable
 
         Assert.Equal(["b", "c"], _sink.Delivered.Select(s => s.TreasureId));
         var stuck = Assert.Single(_scheduler.ListPending(null, 10).Spawns);
-        Assert.Equal("a", stuck.Message.TreasureId);
+        Assert.Equal("a", stuck.TreasureId);
     }
 
     [Fact]
@@ -224,7 +224,7 @@ public sealed class SpawnSchedulerTests : IDisposable
         var attempt = Assert.Single(_sink.Sent);
         Assert.Equal("first", Assert.Single(attempt.Batch.Spawns).TreasureId);
         Assert.Equal(2, _scheduler.PendingCount);
-        Assert.Equal(["first", "second"], _scheduler.ListPending("w1", 10).Spawns.Select(s => s.Message.TreasureId));
+        Assert.Equal(["first", "second"], _scheduler.ListPending("w1", 10).Spawns.Select(s => s.TreasureId));
 
         _sink.Release();
 
@@ -319,11 +319,11 @@ public sealed class SpawnSchedulerTests : IDisposable
         var worldA = _scheduler.ListPending("a", 10);
         var none = _scheduler.ListPending("zzz", 10);
 
-        Assert.Equal(["c1", "a1", "b2", "b1", "a2"], all.Spawns.Select(s => s.Message.TreasureId));
+        Assert.Equal(["c1", "a1", "b2", "b1", "a2"], all.Spawns.Select(s => s.TreasureId));
         Assert.Equal(5, all.Total);
-        Assert.Equal(["c1", "a1", "b2"], firstThree.Spawns.Select(s => s.Message.TreasureId));
+        Assert.Equal(["c1", "a1", "b2"], firstThree.Spawns.Select(s => s.TreasureId));
         Assert.Equal(5, firstThree.Total);
-        Assert.Equal(["a1", "a2"], worldA.Spawns.Select(s => s.Message.TreasureId));
+        Assert.Equal(["a1", "a2"], worldA.Spawns.Select(s => s.TreasureId));
         Assert.Equal(2, worldA.Total);
         Assert.Empty(none.Spawns);
         Assert.Equal(0, none.Total);

@@ -132,11 +132,11 @@ internal sealed class SpawnScheduler : IDisposable
         lock (_gate)
         {
             var now = NowLocked(clock);
-            if (named && _pending.Find(request.WorldId, request.TreasureId!) is { } twin)
+            if (named && _pending.TryFind(request.WorldId, request.TreasureId!, out var twin))
             {
                 // A retried ScheduleOnce must not become a second spawn, nor move the first one.
-                var same = twin.Message.X == request.X && twin.Message.Y == request.Y && twin.Message.Value == request.Value;
-                return new ScheduleOutcome(same ? ScheduleStatus.AlreadyPending : ScheduleStatus.Conflict, twin.Message.TreasureId, twin.DueMs);
+                var same = twin.X == request.X && twin.Y == request.Y && twin.Value == request.Value;
+                return new ScheduleOutcome(same ? ScheduleStatus.AlreadyPending : ScheduleStatus.Conflict, twin.TreasureId, twin.DueMs);
             }
             if (_pending.Count >= _settings.MaxPending)
             {
@@ -215,7 +215,7 @@ internal sealed class SpawnScheduler : IDisposable
             List<PartitionOutbox>? woken = null;
             while (_pending.TryTakeDue(now, out var spawn))
             {
-                var outbox = _outboxes[spawn.Partition];
+                var outbox = _outboxes[_pending.PartitionOf(spawn)];
                 if (!outbox.Busy)
                 {
                     // An idle outbox is empty; a busy one sends what it holds when its batch completes.
@@ -337,8 +337,7 @@ internal sealed class SpawnScheduler : IDisposable
                 break;
             }
             // The stamp is when the spawn entered the stream; it is never before the spawn was due.
-            spawn.Message.StampMs = nowMs;
-            batch.Spawns.Add(spawn.Message);
+            batch.Spawns.Add(_pending.ToMessage(spawn, nowMs));
         }
         outbox.InFlight = count;
         outbox.Busy = true;
@@ -408,7 +407,7 @@ internal sealed class SpawnScheduler : IDisposable
     private string NewIdLocked(string worldId)
     {
         var id = _ids.Next();
-        while (_pending.Find(worldId, id) is not null)
+        while (_pending.TryFind(worldId, id, out _))
         {
             id = _ids.Next();
         }
@@ -422,8 +421,10 @@ internal sealed class SpawnScheduler : IDisposable
     {
         public int Partition { get; } = partition;
 
-        /// <summary>Fired, unacknowledged spawns in fire order; the first <see cref="InFlight"/> are being sent.</summary>
-        public Queue<ScheduledSpawn> Queue { get; } = new();
+        /// <summary>
+        /// Handles of fired, unacknowledged spawns in fire order; the first <see cref="InFlight"/> are being sent.
+        /// </summary>
+        public Queue<int> Queue { get; } = new();
 
         public int InFlight { get; set; }
 
