@@ -27,7 +27,8 @@ public sealed class PendingSpawnsTests
                 case < 5:
                 {
                     var world = Worlds[random.Next(Worlds.Length)];
-                    var id = $"t{nextId++}";
+                    // Short ids are packed into the slot; longer ones are kept as strings.
+                    var id = random.Next(4) == 0 ? $"long-treasure-id-number-{nextId++}" : $"t{nextId++}";
                     // Many equal due times, so the sequence decides their order.
                     var due = now + random.Next(40);
                     var entry = new Entry(world, id, random.Next(100), random.Next(100), random.Next(1, 1000), due, ++sequence, world[1] - '0');
@@ -124,6 +125,63 @@ public sealed class PendingSpawnsTests
         Assert.False(pending.TryTakeDue(long.MaxValue, out _));
         Assert.Equal(count, pending.Count);
     }
+
+    [Fact]
+    public void SameIdsInOtherWorlds_AreOtherSpawns_AndRemovalInAnyOrderKeepsTheRestFindable()
+    {
+        var random = new Random(5);
+        var pending = new PendingSpawns();
+        var handles = new List<(string World, string Id, int Handle)>();
+        for (var i = 0; i < 3_000; i++)
+        {
+            var world = $"w{i % 3}";
+            var id = i % 5 == 0 ? $"a-rather-long-treasure-id-{i / 3}" : $"t{i / 3}";
+            handles.Add((world, id, pending.Add(world, id, i, i, 1, dueMs: i, partition: 0)));
+        }
+        Assert.True(pending.TryTakeDue(long.MaxValue, out _));
+        while (pending.TryTakeDue(long.MaxValue, out _))
+        {
+        }
+
+        while (handles.Count > 0)
+        {
+            var pick = random.Next(handles.Count);
+            pending.Remove(handles[pick].Handle);
+            Assert.False(pending.TryFind(handles[pick].World, handles[pick].Id, out _));
+            handles.RemoveAt(pick);
+            for (var probe = 0; probe < 3 && handles.Count > 0; probe++)
+            {
+                var other = handles[random.Next(handles.Count)];
+                Assert.True(pending.TryFind(other.World, other.Id, out var found));
+                Assert.Equal((other.World, other.Id), (found.WorldId, found.TreasureId));
+            }
+        }
+        Assert.Equal(0, pending.Count);
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("t-abcdefghij-9999999")]
+    [InlineData("ABCDEFGHIJKLMNOPQRST")]
+    [InlineData("0123456789_-xyzXYZ09")]
+    public void ShortId_PacksAndUnpacksEveryCharacter(string id)
+    {
+        Assert.True(ShortId.TryPack(id, out var packed));
+        Assert.Equal(id, packed.ToString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("ABCDEFGHIJKLMNOPQRSTU")]
+    [InlineData("has space")]
+    [InlineData("dot.ted")]
+    public void ShortId_RefusesWhatItCannotHold(string id) => Assert.False(ShortId.TryPack(id, out _));
+
+    [Fact]
+    public void ShortId_DistinguishesIdsThatDifferOnlyInLength() =>
+        Assert.NotEqual(Pack("AA"), Pack("AAA"));
+
+    private static ShortId Pack(string id) => ShortId.TryPack(id, out var packed) ? packed : throw new ArgumentException(id);
 
     private static void AssertListed(PendingSpawns pending, List<Entry> model, string? world, int limit)
     {

@@ -303,6 +303,8 @@ public sealed class SpawnSchedulerTests : IDisposable
 
         Assert.NotEqual(a, b);
         Assert.True(SpawnRules.IsValidId(a), a);
+        // Short enough to be held packed while pending.
+        Assert.True(ShortId.TryPack(a, out _), a);
     }
 
     [Fact]
