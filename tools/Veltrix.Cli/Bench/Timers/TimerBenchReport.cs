@@ -16,6 +16,9 @@ public sealed record TimerBenchReport
     /// <summary>Timers due 1 s after each was sent, scheduled before the measured ones: JIT warm-up, and the schedule rate the lead is computed from.</summary>
     public WarmupResult? Warmup { get; set; }
     public ScheduleResult? Schedule { get; set; }
+
+    /// <summary>ListPending with every timer pending: what an operator's listing costs at that size.</summary>
+    public ListingResult? Listing { get; set; }
     public FireResult? Fire { get; set; }
 
     /// <summary>Each second of the fire phase.</summary>
@@ -62,6 +65,12 @@ public sealed record ScheduleResult
     public required long PendingAfterSchedule { get; init; }
     public required double RssAfterScheduleMiB { get; init; }
 }
+
+/// <summary>
+/// Round trips, ms, of <c>ListPending</c> over every world (limit 1,000) and over one world (limit 100), taken one
+/// after another with <see cref="Pending"/> timers pending; and how many spawns each returned.
+/// </summary>
+public sealed record ListingResult(long Pending, double[] AllWorldsMs, int AllWorldsReturned, double[] OneWorldMs, int OneWorldReturned);
 
 public sealed record FireResult
 {
@@ -176,6 +185,11 @@ public static class TimerBenchTable
             output.WriteLine(string.Create(c,
                 $"            peak pending {s.PeakPending:N0} (after scheduling {s.PendingAfterSchedule:N0}), RSS {s.RssAfterScheduleMiB:N0} MiB; lead {s.LeadSeconds:0.0} s, margin {s.MarginSeconds:0.0} s before the first due time"));
         }
+        if (report.Listing is { } l)
+        {
+            output.WriteLine(string.Create(c,
+                $"  list      ListPending with {l.Pending:N0} pending: every world, limit 1,000: {Millis(l.AllWorldsMs)} ms; one world, limit 100: {Millis(l.OneWorldMs)} ms"));
+        }
         if (report.Fire is { } f)
         {
             output.WriteLine(string.Create(c,
@@ -235,6 +249,8 @@ public static class TimerBenchTable
 
     private static string Summary(LatencySummary l) => string.Create(CultureInfo.InvariantCulture,
         $"p50 {l.P50 / 1000.0:0.00} ms, p99 {l.P99 / 1000.0:0.00} ms, p99.9 {l.P999 / 1000.0:0.00} ms, max {l.Max / 1000.0:0.00} ms ({l.Count:N0} spawns)");
+
+    private static string Millis(double[] values) => string.Join(", ", values.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture)));
 
     private static string Join(double[] values) => string.Join(' ', values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
 }

@@ -317,6 +317,31 @@ public sealed class TimerBenchRunner
         _out.WriteLine(string.Create(c,
             $"  {load.Scheduled:N0} scheduled in {seconds:0.0} s ({report.Schedule.CallsPerSecond:N0}/s); pending {after?.Pending:N0}; {marginMs / 1000.0:0.0} s to the first due time"));
         _firstDueMs = firstDueMs;
+        report.Listing = await ProbeListingAsync(client, worlds[0], report.Schedule.PendingAfterSchedule, cancellationToken);
+        _out.WriteLine(string.Create(c,
+            $"  ListPending: every world {string.Join(", ", report.Listing.AllWorldsMs.Select(ms => ms.ToString("0.0", c)))} ms; one world {string.Join(", ", report.Listing.OneWorldMs.Select(ms => ms.ToString("0.0", c)))} ms"));
+    }
+
+    // A few listings, one at a time, while the pending set is at its fullest and nothing fires yet.
+    private async Task<ListingResult> ProbeListingAsync(SpawnTimer.SpawnTimerClient client, string world, long pending, CancellationToken cancellationToken)
+    {
+        const int Rounds = 3;
+        var all = new double[Rounds];
+        var one = new double[Rounds];
+        int allReturned = 0, oneReturned = 0;
+        for (var i = 0; i < Rounds; i++)
+        {
+            var started = _time.GetTimestamp();
+            var reply = await client.ListPendingAsync(new ListPendingRequest { Limit = 1_000 }, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
+            all[i] = _time.GetElapsedTime(started).TotalMilliseconds;
+            allReturned = reply.Spawns.Count;
+
+            started = _time.GetTimestamp();
+            reply = await client.ListPendingAsync(new ListPendingRequest { WorldId = world, Limit = 100 }, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
+            one[i] = _time.GetElapsedTime(started).TotalMilliseconds;
+            oneReturned = reply.Spawns.Count;
+        }
+        return new ListingResult(pending, all, allReturned, one, oneReturned);
     }
 
     private async Task FireAsync(TimerBenchReport report, TimerLedger ledger, TimerMetricsReader metrics, ServiceSampler sampler, int pid,
