@@ -3,22 +3,25 @@ using System.Runtime.InteropServices;
 namespace Veltrix.Leaderboard;
 
 /// <summary>
-/// A board's entry of each of its players, by player number: an array indexed by number for a board that holds
-/// (nearly) every player, such as the global board, where a lookup is one memory access; a dictionary for a
+/// A board's entry of each of its players, by player number: pages indexed by number for a board that holds
+/// (nearly) every player, such as the global board, where a lookup is two memory accesses; a dictionary for a
 /// board of a few. Either way the entries hold no references. Not thread-safe: <see cref="Board"/> guards it.
 /// </summary>
 internal sealed class PlayerSlots
 {
+    // 4,096 entries a page: allocated once each, never copied as the players grow.
+    private const int PageShift = 12;
+    private const int PageSize = 1 << PageShift;
+    private const int PageMask = PageSize - 1;
+
     private readonly Dictionary<int, Entry>? _sparse;
-    private Entry[] _entries;
-    private bool[] _present;
+    private Entry[]?[] _entries = [];
+    private bool[]?[] _present = [];
     private int _count;
 
     public PlayerSlots(bool dense)
     {
         _sparse = dense ? null : [];
-        _entries = dense ? new Entry[1_024] : [];
-        _present = dense ? new bool[1_024] : [];
     }
 
     public int Count => _sparse?.Count ?? _count;
@@ -30,20 +33,24 @@ internal sealed class PlayerSlots
         {
             return ref CollectionsMarshal.GetValueRefOrAddDefault(_sparse, player, out exists);
         }
-        if (player >= _entries.Length)
+        var page = player >> PageShift;
+        if (page >= _entries.Length)
         {
-            var length = Math.Max(player + 1, _entries.Length * 2);
+            var length = Math.Max(page + 1, _entries.Length * 2);
             Array.Resize(ref _entries, length);
             Array.Resize(ref _present, length);
         }
-        exists = _present[player];
+        var entries = _entries[page] ??= new Entry[PageSize];
+        var present = _present[page] ??= new bool[PageSize];
+        var at = player & PageMask;
+        exists = present[at];
         if (!exists)
         {
-            _present[player] = true;
-            _entries[player] = default;
+            present[at] = true;
+            entries[at] = default;
             _count++;
         }
-        return ref _entries[player];
+        return ref entries[at];
     }
 
     public bool TryGet(int player, out Entry entry)
@@ -52,9 +59,10 @@ internal sealed class PlayerSlots
         {
             return _sparse.TryGetValue(player, out entry);
         }
-        if ((uint)player < (uint)_present.Length && _present[player])
+        var page = player >> PageShift;
+        if ((uint)page < (uint)_present.Length && _present[page] is { } present && present[player & PageMask])
         {
-            entry = _entries[player];
+            entry = _entries[page]![player & PageMask];
             return true;
         }
         entry = default;
@@ -71,7 +79,7 @@ internal sealed class PlayerSlots
         {
             return false;
         }
-        _present[player] = false;
+        _present[player >> PageShift]![player & PageMask] = false;
         _count--;
         return true;
     }
@@ -89,11 +97,18 @@ internal sealed class PlayerSlots
                 }
                 yield break;
             }
-            for (var player = 0; player < _present.Length; player++)
+            for (var page = 0; page < _present.Length; page++)
             {
-                if (_present[player])
+                if (_present[page] is not { } present)
                 {
-                    yield return player;
+                    continue;
+                }
+                for (var at = 0; at < PageSize; at++)
+                {
+                    if (present[at])
+                    {
+                        yield return (page << PageShift) | at;
+                    }
                 }
             }
         }
