@@ -29,8 +29,7 @@ internal sealed class BoardWatcher(
         using var writeTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         try
         {
-            await LoopAsync(boardName, topN, TimeSpan.FromTicks(TimeSpan.TicksPerSecond / maxHz), stream,
-                writeTimeout, cancellationToken);
+            await LoopAsync(boardName, topN, maxHz, stream, writeTimeout, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -47,16 +46,20 @@ internal sealed class BoardWatcher(
         }
     }
 
-    private async Task LoopAsync(string boardName, int topN, TimeSpan interval, IServerStreamWriter<FrameBytes> stream,
+    private async Task LoopAsync(string boardName, int topN, int maxHz, IServerStreamWriter<FrameBytes> stream,
         CancellationTokenSource writeTimeout, CancellationToken cancellationToken)
     {
         var frame = new FrameBytes();
         store.TryGet(boardName, out var board);
         var sent = board?.ReadTop();
         var seenTopVersion = sent?.TopVersion ?? -1;
-        // Frames are paced from when each began to go out, so a write's own time does not stretch the interval:
-        // a subscriber at max_hz 10 gets ten frames a second while the top keeps changing, not 1 / (100 ms + write).
+        // Frames are paced from when each began to go out, on a grid of 1 / max_hz (FramePacer), so neither a
+        // write's own time nor a late timer stretches the interval: a subscriber at max_hz 10 gets ten frames a
+        // second while the top keeps changing, not 1 / (100 ms + write + lateness).
         var lastSent = time.GetTimestamp();
+        var pacer = new FramePacer(maxHz, time.TimestampFrequency, lastSent);
+        using var delay = new WatchDelay(time, cancellationToken);
+        pacer.Sent(lastSent);
         await SendAsync(stream, Frame(frame, boardName, sent, topN), writeTimeout);
 
         while (true)
@@ -81,16 +84,17 @@ internal sealed class BoardWatcher(
                         continue;
                     }
                 }
-                await SendAsync(stream, Heartbeat(frame, boardName, sent), writeTimeout);
                 lastSent = time.GetTimestamp();
+                pacer.Sent(lastSent);
+                await SendAsync(stream, Heartbeat(frame, boardName, sent), writeTimeout);
                 continue;
             }
 
-            // Changes arriving faster than max_hz are coalesced: wait out the interval, then send the latest.
-            var early = interval - time.GetElapsedTime(lastSent);
-            if (early > TimeSpan.Zero)
+            // Changes arriving faster than max_hz are coalesced: wait until the next frame may go, then send the latest.
+            var early = pacer.WaitFrom(time.GetTimestamp());
+            if (early > 0)
             {
-                await Task.Delay(early, time, cancellationToken);
+                await delay.WaitAsync(TimeSpan.FromTicks(early * TimeSpan.TicksPerSecond / time.TimestampFrequency));
             }
             var top = board.ReadTop();
             seenTopVersion = top.TopVersion;
@@ -100,6 +104,7 @@ internal sealed class BoardWatcher(
             }
             sent = top;
             lastSent = time.GetTimestamp();
+            pacer.Sent(lastSent);
             await SendAsync(stream, Frame(frame, boardName, top, topN), writeTimeout);
         }
     }
