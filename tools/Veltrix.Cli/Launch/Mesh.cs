@@ -27,6 +27,9 @@ public sealed class MeshStartException(string message) : Exception(message);
 public sealed class Mesh : IAsyncDisposable
 {
     private const int LogTailLines = 30;
+
+    /// <summary>Names (comma-separated) of environment variables the services must not inherit from this process.</summary>
+    private const string CliOnlyEnvironment = "VELTRIX_CLI_ONLY_ENV";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly MeshSettings _settings;
@@ -239,6 +242,12 @@ public sealed class Mesh : IAsyncDisposable
             // The host's content root is its working folder: run it where its appsettings.json is.
             WorkingDirectory = Path.GetDirectoryName(command.Path),
         };
+        // Runtime tuning meant for this process (the load generator's) is not passed on to the services.
+        foreach (var name in (Environment.GetEnvironmentVariable(CliOnlyEnvironment) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            start.Environment.Remove(name);
+        }
+        start.Environment.Remove(CliOnlyEnvironment);
         // The service gets its own session (setsid execs in place, so the pid is the service's): a Ctrl-C
         // in the terminal reaches only the launcher, which stops the bots before the services. The shell
         // sends the output to the log file and execs, so the pid stays the service's too.
