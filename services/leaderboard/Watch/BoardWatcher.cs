@@ -76,9 +76,7 @@ internal sealed class BoardWatcher(
                 var quiet = _heartbeat - time.GetElapsedTime(lastSent);
                 if (quiet > TimeSpan.Zero)
                 {
-                    await signal.WaitAsync(quiet, time, cancellationToken)
-                        .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    cancellationToken.ThrowIfCancellationRequested();
+                    await delay.WaitAsync(quiet, signal);
                     if (signal.IsCompleted)
                     {
                         continue;
