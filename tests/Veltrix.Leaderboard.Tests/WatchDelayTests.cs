@@ -57,6 +57,27 @@ public sealed class WatchDelayTests
     }
 
     [Fact]
+    public async Task WaitAsync_SameSignalThroughSeveralHeartbeats_StillEndsTheWaitWhenItCompletes()
+    {
+        var time = new FakeTimeProvider();
+        using var call = new CancellationTokenSource();
+        using var delay = new WatchDelay(time, call.Token);
+        var quiet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var heartbeat = TimeSpan.FromSeconds(15);
+        for (var i = 0; i < 3; i++)
+        {
+            var beat = delay.WaitAsync(heartbeat, quiet.Task).AsTask();
+            time.Advance(heartbeat);
+            await beat.WaitAsync(Limits.Signal);
+        }
+
+        var wait = delay.WaitAsync(heartbeat, quiet.Task).AsTask();
+        quiet.SetResult();
+
+        await wait.WaitAsync(Limits.Signal);
+    }
+
+    [Fact]
     public async Task WaitAsync_CallCanceledWhileWaiting_Throws()
     {
         var time = new FakeTimeProvider();

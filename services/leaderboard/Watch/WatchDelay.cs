@@ -29,6 +29,10 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
     private long _dueAt;
     private Task? _signal;
 
+    // The last signal this waits on: a continuation cannot be taken off a task, so a board that stays quiet
+    // through many heartbeats gets one from each stream, not one per heartbeat.
+    private Task? _registeredOn;
+
     public WatchDelay(TimeProvider time, CancellationToken cancellationToken)
     {
         // Continuations run on the pool, never inline on the timer thread that ends many waits at once.
@@ -71,7 +75,11 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
         {
             // The signal is a task shared by every watcher of the board: a cached action as its continuation
             // costs nothing per wait beyond a slot in its continuation list.
-            signal?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSignal);
+            if (signal is not null && !ReferenceEquals(signal, _registeredOn))
+            {
+                _registeredOn = signal;
+                signal.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSignal);
+            }
             _timer.Change(delay, Timeout.InfiniteTimeSpan);
         }
         return new ValueTask(this, _core.Version);
