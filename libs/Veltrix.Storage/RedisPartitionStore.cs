@@ -114,7 +114,8 @@ public sealed class RedisPartitionStore : IPartitionStore
     {
         if (_ownsConnection)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            // A store has no logger; a close that threw from inside the client has closed all the same.
+            _ = await RedisConnections.DisposeAsync(_connection).ConfigureAwait(false);
         }
     }
 

@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Error, "Partition {Partition}: rollback {AuditId} is committed, but its audit trail entry could not be written (the log entry holds it until the horizon)")]
     public static partial void AuditFailed(ILogger logger, int partition, string auditId, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Warning, "{What}: the Redis connection threw as it closed (closed all the same)")]
+    public static partial void RedisCloseFailed(ILogger logger, Exception exception, string what);
 }

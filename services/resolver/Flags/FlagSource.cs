@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Veltrix.Domain;
+using Veltrix.Storage;
 
 namespace Veltrix.Resolver.Flags;
 
@@ -75,7 +76,10 @@ public sealed class FlagSource(IOptions<FlagOptions> options, TimeProvider time,
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_redis is not null)
         {
-            await _redis.DisposeAsync().ConfigureAwait(false);
+            if (await RedisConnections.DisposeAsync(_redis).ConfigureAwait(false) is { } error)
+            {
+                Log.RedisCloseFailed(logger, error, Origin);
+            }
         }
     }
 

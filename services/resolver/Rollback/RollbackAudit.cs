@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using StackExchange.Redis;
 using Veltrix.Contracts.Storage;
+using Veltrix.Storage;
 
 namespace Veltrix.Resolver.Rollback;
 
@@ -102,7 +103,8 @@ internal sealed class RedisRollbackAudit(string configuration) : RollbackAudit
     {
         if (_redis is not null)
         {
-            await _redis.DisposeAsync().ConfigureAwait(false);
+            // The audit has no logger; a close that threw from inside the client has closed all the same.
+            _ = await RedisConnections.DisposeAsync(_redis).ConfigureAwait(false);
         }
         _connect.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
