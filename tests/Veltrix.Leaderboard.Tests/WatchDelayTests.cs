@@ -24,57 +24,72 @@ public sealed class WatchDelayTests
     }
 
     [Fact]
-    public async Task WaitAsync_WithASignal_EndsAtTheSignal_AndAnOldSignalDoesNotEndALaterWait()
+    public async Task WaitAsync_WithASignal_EndsAtItsNextChange_AndAChangeDoesNotEndAWaitForTimeOnly()
     {
         var time = new FakeTimeProvider();
         using var call = new CancellationTokenSource();
         using var delay = new WatchDelay(time, call.Token);
-        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signal = new ChangeSignal();
         var heartbeat = TimeSpan.FromSeconds(15);
 
-        // The heartbeat comes first: the wait ends without its signal.
-        var wait = delay.WaitAsync(heartbeat, first.Task).AsTask();
+        // The heartbeat comes first: the wait ends without a change.
+        var wait = delay.WaitAsync(heartbeat, signal, signal.Generation).AsTask();
         time.Advance(heartbeat);
         await wait.WaitAsync(Limits.Signal);
-        Assert.False(first.Task.IsCompleted);
 
-        // A later wait for time only: the first signal completing now must not end it.
+        // A later wait for time only: the change the first one registered for must not end it.
         var paced = delay.WaitAsync(Interval).AsTask();
-        first.SetResult();
+        signal.Notify();
         await Task.Delay(50);
         Assert.False(paced.IsCompleted);
         time.Advance(Interval);
         await paced.WaitAsync(Limits.Signal);
 
-        // A wait whose signal completes ends at once, long before its timeout.
-        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var signalled = delay.WaitAsync(heartbeat, second.Task).AsTask();
-        second.SetResult();
-        await signalled.WaitAsync(Limits.Signal);
+        // A wait whose signal changes ends at once, long before its timeout.
+        var changed = delay.WaitAsync(heartbeat, signal, signal.Generation).AsTask();
+        signal.Notify();
+        await changed.WaitAsync(Limits.Signal);
 
-        // An already completed signal ends the wait without arming anything.
-        await delay.WaitAsync(heartbeat, second.Task).AsTask().WaitAsync(Limits.Signal);
+        // A change that came before the wait began ends it without arming anything.
+        var seen = signal.Generation;
+        signal.Notify();
+        await delay.WaitAsync(heartbeat, signal, seen).AsTask().WaitAsync(Limits.Signal);
     }
 
     [Fact]
-    public async Task WaitAsync_SameSignalThroughSeveralHeartbeats_StillEndsTheWaitWhenItCompletes()
+    public async Task WaitAsync_QuietThroughSeveralHeartbeats_RegistersOnce_AndTheChangeStillEndsTheWait()
     {
         var time = new FakeTimeProvider();
         using var call = new CancellationTokenSource();
         using var delay = new WatchDelay(time, call.Token);
-        var quiet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signal = new ChangeSignal();
+        var seen = signal.Generation;
         var heartbeat = TimeSpan.FromSeconds(15);
         for (var i = 0; i < 3; i++)
         {
-            var beat = delay.WaitAsync(heartbeat, quiet.Task).AsTask();
+            var beat = delay.WaitAsync(heartbeat, signal, seen).AsTask();
             time.Advance(heartbeat);
             await beat.WaitAsync(Limits.Signal);
         }
 
-        var wait = delay.WaitAsync(heartbeat, quiet.Task).AsTask();
-        quiet.SetResult();
+        Assert.Equal(1, signal.Registered);
+
+        var wait = delay.WaitAsync(heartbeat, signal, seen).AsTask();
+        var counting = new CountingWaiter();
+        Assert.True(signal.TryRegister(counting, seen));
+        signal.Notify();
 
         await wait.WaitAsync(Limits.Signal);
+        await counting.Woken.Task.WaitAsync(Limits.Signal);
+        Assert.Equal(0, signal.Registered);
+        Assert.False(signal.TryRegister(counting, seen));
+    }
+
+    private sealed class CountingWaiter : IChangeWaiter
+    {
+        public TaskCompletionSource Woken { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnChanged() => Woken.TrySetResult();
     }
 
     [Fact]

@@ -69,16 +69,18 @@ internal sealed class BoardWatcher(
             {
                 board = created;
             }
-            // Take the signal before looking at the version, so a change in between still wakes us.
-            var signal = board is null ? store.BoardAdded.WaitAsync() : board.TopChanged.WaitAsync();
+            // Read the signal's generation before looking at the version, so a change in between still wakes us.
+            var signal = board is null ? store.BoardAdded : board.TopChanged;
+            var generation = signal.Generation;
             if (board is null || board.TopVersion == seenTopVersion)
             {
                 var quiet = _heartbeat - time.GetElapsedTime(lastSent);
                 if (quiet > TimeSpan.Zero)
                 {
-                    await delay.WaitAsync(quiet, signal);
-                    if (signal.IsCompleted)
+                    await delay.WaitAsync(quiet, signal, generation);
+                    if (time.GetElapsedTime(lastSent) < _heartbeat)
                     {
+                        // A change (or an early wake): look again.
                         continue;
                     }
                 }

@@ -10,14 +10,14 @@ namespace Veltrix.Leaderboard;
 /// <see cref="Task.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/> per change were a task, a timer and a
 /// registration each time: most of what the leaderboard allocated per frame sent, and 100,000 timers a second
 /// linked into the runtime's timer queue, which made every gen0 collection scan the cards of old timers.
+/// Changes reach it as an <see cref="IChangeWaiter"/> of the board's <see cref="ChangeSignal"/>.
 /// One waiter at a time (the stream's loop); not for concurrent use.
 /// </summary>
-internal sealed class WatchDelay : IValueTaskSource, IDisposable
+internal sealed class WatchDelay : IValueTaskSource, IChangeWaiter, IDisposable
 {
     private readonly TimeProvider _time;
     private readonly CancellationToken _cancellationToken;
     private readonly ITimer _timer;
-    private readonly Action _onSignal;
     private readonly CancellationTokenRegistration _registration;
     private ManualResetValueTaskSourceCore<bool> _core;
 
@@ -25,13 +25,14 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
     private int _waiting;
 
     // The current wait's: when its time is up (a timer callback from an earlier wait, racing the re-arm, must not
-    // end it), and the signal it also ends at (null when it waits for time only).
+    // end it), and whether a change also ends it (1) or it waits for time only (0).
     private long _dueAt;
-    private Task? _signal;
+    private int _endsAtChange;
 
-    // The last signal this waits on: a continuation cannot be taken off a task, so a board that stays quiet
-    // through many heartbeats gets one from each stream, not one per heartbeat.
-    private Task? _registeredOn;
+    // Where this is registered: a registration stays until the change comes, so a board that stays quiet through
+    // many heartbeats holds one per stream, not one per heartbeat.
+    private ChangeSignal? _registeredOn;
+    private long _registeredFor;
 
     public WatchDelay(TimeProvider time, CancellationToken cancellationToken)
     {
@@ -39,7 +40,6 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
         _core.RunContinuationsAsynchronously = true;
         _time = time;
         _cancellationToken = cancellationToken;
-        _onSignal = OnSignal;
         // The timer outlives this call: it must not keep the request's execution context (trace, log scopes).
         var restore = ExecutionContext.IsFlowSuppressed() ? default(AsyncFlowControl?) : ExecutionContext.SuppressFlow();
         try
@@ -54,35 +54,39 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
     }
 
     /// <summary>
-    /// Completes after <paramref name="delay"/> (positive), or as soon as <paramref name="signal"/> completes when
-    /// one is given; throws when the stream's cancellation comes first.
+    /// Completes after <paramref name="delay"/> (positive), or, when a <paramref name="signal"/> is given, at its first
+    /// change after generation <paramref name="seen"/> if that comes first (at once if it has come already); throws
+    /// when the stream's cancellation comes first. A change may also end it a little early, with nothing changed
+    /// since: the caller checks what it waits for, and waits again.
     /// </summary>
-    public ValueTask WaitAsync(TimeSpan delay, Task? signal = null)
+    public ValueTask WaitAsync(TimeSpan delay, ChangeSignal? signal = null, long seen = 0)
     {
         _core.Reset();
         _dueAt = _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency);
-        Volatile.Write(ref _signal, signal);
+        Volatile.Write(ref _endsAtChange, signal is null ? 0 : 1);
         Volatile.Write(ref _waiting, 1);
         if (_cancellationToken.IsCancellationRequested)
         {
             End(canceled: true);
         }
-        else if (signal is { IsCompleted: true })
+        else if (signal is not null && !Register(signal, seen))
         {
             End(canceled: false);
         }
         else
         {
-            // The signal is a task shared by every watcher of the board: a cached action as its continuation
-            // costs nothing per wait beyond a slot in its continuation list.
-            if (signal is not null && !ReferenceEquals(signal, _registeredOn))
-            {
-                _registeredOn = signal;
-                signal.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSignal);
-            }
             _timer.Change(delay, Timeout.InfiniteTimeSpan);
         }
         return new ValueTask(this, _core.Version);
+    }
+
+    void IChangeWaiter.OnChanged()
+    {
+        // A change this registered for while waiting for time only (the heartbeat ended that wait) ends nothing.
+        if (Volatile.Read(ref _endsAtChange) == 1)
+        {
+            End(canceled: false);
+        }
     }
 
     public void Dispose()
@@ -112,14 +116,21 @@ internal sealed class WatchDelay : IValueTaskSource, IDisposable
         }
     }
 
-    // A signal a wait gave up on (the heartbeat came first) still calls this when it completes, maybe during a
-    // later wait: only the current wait's signal, completed, may end it.
-    private void OnSignal()
+    // False when the change has come already.
+    private bool Register(ChangeSignal signal, long seen)
     {
-        if (Volatile.Read(ref _signal) is { IsCompleted: true })
+        if (ReferenceEquals(signal, _registeredOn) && _registeredFor == seen)
         {
-            End(canceled: false);
+            // Still registered from an earlier wait that the heartbeat ended: no change since.
+            return signal.Generation == seen;
         }
+        if (!signal.TryRegister(this, seen))
+        {
+            return false;
+        }
+        _registeredOn = signal;
+        _registeredFor = seen;
+        return true;
     }
 
     private void End(bool canceled)
