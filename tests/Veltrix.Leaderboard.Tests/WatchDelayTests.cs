@@ -2,23 +2,36 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Veltrix.Leaderboard.Tests;
 
-public sealed class WatchDelayTests
+public sealed class WatchDelayTests : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly CancellationTokenSource _call = new();
+    private readonly WatchDelay _delay;
+
+    public WatchDelayTests()
+    {
+        _delay = new WatchDelay(_time, _call.Token);
+    }
+
+    public void Dispose()
+    {
+        _delay.Dispose();
+        _call.Dispose();
+    }
 
     [Fact]
     public async Task WaitAsync_ReusedForManyWaits_EachEndsWhenItsTimeHasPassed()
     {
-        var time = new FakeTimeProvider();
-        using var call = new CancellationTokenSource();
-        using var delay = new WatchDelay(time, call.Token);
 
         for (var i = 0; i < 3; i++)
         {
-            var wait = delay.WaitAsync(Interval).AsTask();
-            time.Advance(Interval - TimeSpan.FromMilliseconds(1));
+            var wait = _delay.WaitAsync(Interval).AsTask();
+            _time.Advance(Interval - TimeSpan.FromMilliseconds(1));
             Assert.False(wait.IsCompleted);
-            time.Advance(TimeSpan.FromMilliseconds(1));
+            _time.Advance(TimeSpan.FromMilliseconds(1));
             await wait.WaitAsync(Limits.Signal);
         }
     }
@@ -26,55 +39,47 @@ public sealed class WatchDelayTests
     [Fact]
     public async Task WaitAsync_WithASignal_EndsAtItsNextChange_AndAChangeDoesNotEndAWaitForTimeOnly()
     {
-        var time = new FakeTimeProvider();
-        using var call = new CancellationTokenSource();
-        using var delay = new WatchDelay(time, call.Token);
         var signal = new ChangeSignal();
-        var heartbeat = TimeSpan.FromSeconds(15);
 
         // The heartbeat comes first: the wait ends without a change.
-        var wait = delay.WaitAsync(heartbeat, signal, signal.Generation).AsTask();
-        time.Advance(heartbeat);
+        var wait = _delay.WaitAsync(Heartbeat, signal, signal.Generation).AsTask();
+        _time.Advance(Heartbeat);
         await wait.WaitAsync(Limits.Signal);
 
         // A later wait for time only: the change the first one registered for must not end it.
-        var paced = delay.WaitAsync(Interval).AsTask();
+        var paced = _delay.WaitAsync(Interval).AsTask();
         signal.Notify();
         await Task.Delay(50);
         Assert.False(paced.IsCompleted);
-        time.Advance(Interval);
+        _time.Advance(Interval);
         await paced.WaitAsync(Limits.Signal);
 
         // A wait whose signal changes ends at once, long before its timeout.
-        var changed = delay.WaitAsync(heartbeat, signal, signal.Generation).AsTask();
+        var changed = _delay.WaitAsync(Heartbeat, signal, signal.Generation).AsTask();
         signal.Notify();
         await changed.WaitAsync(Limits.Signal);
 
         // A change that came before the wait began ends it without arming anything.
         var seen = signal.Generation;
         signal.Notify();
-        await delay.WaitAsync(heartbeat, signal, seen).AsTask().WaitAsync(Limits.Signal);
+        await _delay.WaitAsync(Heartbeat, signal, seen).AsTask().WaitAsync(Limits.Signal);
     }
 
     [Fact]
     public async Task WaitAsync_QuietThroughSeveralHeartbeats_RegistersOnce_AndTheChangeStillEndsTheWait()
     {
-        var time = new FakeTimeProvider();
-        using var call = new CancellationTokenSource();
-        using var delay = new WatchDelay(time, call.Token);
         var signal = new ChangeSignal();
         var seen = signal.Generation;
-        var heartbeat = TimeSpan.FromSeconds(15);
         for (var i = 0; i < 3; i++)
         {
-            var beat = delay.WaitAsync(heartbeat, signal, seen).AsTask();
-            time.Advance(heartbeat);
+            var beat = _delay.WaitAsync(Heartbeat, signal, seen).AsTask();
+            _time.Advance(Heartbeat);
             await beat.WaitAsync(Limits.Signal);
         }
 
         Assert.Equal(1, signal.Registered);
 
-        var wait = delay.WaitAsync(heartbeat, signal, seen).AsTask();
+        var wait = _delay.WaitAsync(Heartbeat, signal, seen).AsTask();
         var counting = new CountingWaiter();
         Assert.True(signal.TryRegister(counting, seen));
         signal.Notify();
@@ -95,12 +100,9 @@ public sealed class WatchDelayTests
     [Fact]
     public async Task WaitAsync_CallCanceledWhileWaiting_Throws()
     {
-        var time = new FakeTimeProvider();
-        using var call = new CancellationTokenSource();
-        using var delay = new WatchDelay(time, call.Token);
-        var wait = delay.WaitAsync(Interval).AsTask();
+        var wait = _delay.WaitAsync(Interval).AsTask();
 
-        await call.CancelAsync();
+        await _call.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(Limits.Signal));
     }
@@ -108,11 +110,8 @@ public sealed class WatchDelayTests
     [Fact]
     public async Task WaitAsync_CallAlreadyCanceled_Throws()
     {
-        var time = new FakeTimeProvider();
-        using var call = new CancellationTokenSource();
-        using var delay = new WatchDelay(time, call.Token);
-        await call.CancelAsync();
+        await _call.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delay.WaitAsync(Interval).AsTask().WaitAsync(Limits.Signal));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _delay.WaitAsync(Interval).AsTask().WaitAsync(Limits.Signal));
     }
 }
