@@ -46,13 +46,17 @@ public sealed class WatchDelayTests : IDisposable
         _time.Advance(Heartbeat);
         await wait.WaitAsync(Limits.Signal);
 
-        // A later wait for time only: the change the first one registered for must not end it.
-        var paced = _delay.WaitAsync(Interval).AsTask();
+        // A later wait for time only: the change the first one registered for must not end it. Waiters are woken
+        // in the order they registered, so once one registered after it has been woken, so has the delay.
+        // (The ValueTask's own status is the delay's, read at once, with no continuation in between.)
+        var paced = _delay.WaitAsync(Interval);
+        var after = new CountingWaiter();
+        Assert.True(signal.TryRegister(after, signal.Generation));
         signal.Notify();
-        await Task.Delay(50);
+        await after.Woken.Task.WaitAsync(Limits.Signal);
         Assert.False(paced.IsCompleted);
         _time.Advance(Interval);
-        await paced.WaitAsync(Limits.Signal);
+        await paced.AsTask().WaitAsync(Limits.Signal);
 
         // A wait whose signal changes ends at once, long before its timeout.
         var changed = _delay.WaitAsync(Heartbeat, signal, signal.Generation).AsTask();
