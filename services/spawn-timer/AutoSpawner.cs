@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Veltrix.ServiceDefaults;
 using Veltrix.SpawnTimer.Scheduling;
 
 namespace Veltrix.SpawnTimer;

@@ -1,4 +1,5 @@
 using System.Threading.Tasks.Sources;
+using Veltrix.ServiceDefaults;
 
 namespace Veltrix.Leaderboard;
 
@@ -40,16 +41,7 @@ internal sealed class WatchDelay : IValueTaskSource, IChangeWaiter, IDisposable
         _core.RunContinuationsAsynchronously = true;
         _time = time;
         _cancellationToken = cancellationToken;
-        // The timer outlives this call: it must not keep the request's execution context (trace, log scopes).
-        var restore = ExecutionContext.IsFlowSuppressed() ? default(AsyncFlowControl?) : ExecutionContext.SuppressFlow();
-        try
-        {
-            _timer = time.CreateTimer(static state => ((WatchDelay)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-        finally
-        {
-            restore?.Undo();
-        }
+        _timer = DetachedTimer.Create(time, static state => ((WatchDelay)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _registration = cancellationToken.UnsafeRegister(static state => ((WatchDelay)state!).End(canceled: true), this);
     }
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Veltrix.Contracts.Internal;
 using Veltrix.Domain;
+using Veltrix.ServiceDefaults;
 
 namespace Veltrix.SpawnTimer.Scheduling;
 

@@ -1,6 +1,7 @@
-namespace Veltrix.SpawnTimer.Scheduling;
+namespace Veltrix.ServiceDefaults;
 
-internal static class DetachedTimer
+/// <summary>Timers for the life of a component, not of the request that happened to create them.</summary>
+public static class DetachedTimer
 {
     /// <summary>
     /// A timer that does not capture the caller's execution context: a long-lived timer would otherwise keep
@@ -8,6 +9,7 @@ internal static class DetachedTimer
     /// </summary>
     public static ITimer Create(TimeProvider time, TimerCallback callback, object state, TimeSpan dueTime, TimeSpan period)
     {
+        ArgumentNullException.ThrowIfNull(time);
         if (ExecutionContext.IsFlowSuppressed())
         {
             return time.CreateTimer(callback, state, dueTime, period);
